@@ -1,0 +1,324 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { projectRoot } from "../../components/render/manifests";
+import {
+    KubeadmInitArgs,
+    KubeadmJoinArgs,
+    renderKubeadmInitConfig,
+    renderKubeadmJoinConfig,
+} from "../../components/render/kubeadm";
+
+// ---------------------------------------------------------------------------------------------
+// The v1beta4 type graph (test/fixtures/kubeadm-v1beta4-fields.json, copied from
+// shared/reference, generated from kubeadm's types.go) and a checker that walks it.
+// ---------------------------------------------------------------------------------------------
+
+interface FieldSpec {
+    readonly json: string;
+    readonly goType: string;
+}
+interface TypeSpec {
+    readonly fields: readonly FieldSpec[];
+    readonly inline?: readonly string[];
+}
+interface FieldsReference {
+    readonly _meta: { readonly apiVersion: string; readonly kinds: readonly string[] };
+    readonly types: Readonly<Record<string, TypeSpec>>;
+    readonly externalTypes: Readonly<Record<string, TypeSpec>>;
+    readonly typeAliases: Readonly<Record<string, string>>;
+    readonly enums: Readonly<Record<string, readonly string[] | string>>;
+}
+
+const reference: FieldsReference = JSON.parse(
+    fs.readFileSync(path.join(projectRoot, "test", "fixtures", "kubeadm-v1beta4-fields.json"), "utf8"),
+);
+
+/** Types serialized as a plain string: Go durations, times, and the token's custom marshaller. */
+const STRING_LIKE_TYPES = new Set(["string", "metav1.Duration", "metav1.Time", "BootstrapTokenString"]);
+
+function lookupStruct(goType: string): TypeSpec | undefined {
+    const local = goType.replace(/^bootstraptokenv1\./, "");
+    return reference.types[local] ?? reference.externalTypes[goType];
+}
+
+/** json key -> Go type of a struct, its inlined (embedded) structs included. */
+function fieldsOf(typeName: string): Map<string, string> {
+    const spec = lookupStruct(typeName);
+    if (!spec) {
+        throw new Error(`type ${typeName} is not in the reference`);
+    }
+    const fields = new Map(spec.fields.map((field) => [field.json, field.goType] as [string, string]));
+    for (const inlined of spec.inline ?? []) {
+        for (const [json, goType] of fieldsOf(inlined)) {
+            fields.set(json, goType);
+        }
+    }
+    return fields;
+}
+
+/** Every key or value in `value` that its v1beta4 Go type does not allow, as readable paths. */
+function schemaProblems(value: unknown, goType: string, at: string): string[] {
+    const type = goType.replace(/^\*/, "");
+    if (type.startsWith("[]")) {
+        if (!Array.isArray(value)) {
+            return [`${at}: expected a list (${goType})`];
+        }
+        return value.flatMap((item, index) => schemaProblems(item, type.slice(2), `${at}[${index}]`));
+    }
+    const mapMatch = /^map\[string\](.+)$/.exec(type);
+    if (mapMatch) {
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+            return [`${at}: expected a map (${goType})`];
+        }
+        return Object.entries(value).flatMap(([key, item]) => schemaProblems(item, mapMatch[1], `${at}.${key}`));
+    }
+    const alias = reference.typeAliases[type];
+    const enumValues = reference.enums[type];
+    if (STRING_LIKE_TYPES.has(type) || alias === "string" || Array.isArray(enumValues)) {
+        if (typeof value !== "string") {
+            return [`${at}: expected a string (${goType})`];
+        }
+        if (Array.isArray(enumValues) && !enumValues.includes(value)) {
+            return [`${at}: ${value} is not one of ${enumValues.join(", ")}`];
+        }
+        return [];
+    }
+    if (type === "bool") {
+        return typeof value === "boolean" ? [] : [`${at}: expected a boolean`];
+    }
+    if (/^u?int(8|16|32|64)?$/.test(type)) {
+        return Number.isInteger(value) ? [] : [`${at}: expected an integer`];
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return [`${at}: expected an object (${goType})`];
+    }
+    const fields = fieldsOf(type);
+    return Object.entries(value).flatMap(([key, item]) => {
+        const fieldType = fields.get(key);
+        return fieldType === undefined
+            ? [`${at}.${key}: not a field of ${type}`]
+            : schemaProblems(item, fieldType, `${at}.${key}`);
+    });
+}
+
+/** KubeletConfiguration is not in the kubeadm reference: these are the only keys we emit. */
+const KUBELET_CONFIGURATION_FIELDS = new Set(["apiVersion", "kind", "cgroupDriver"]);
+
+/** Problems of one rendered document: its apiVersion, its kind, and every key under it. */
+function documentProblems(document: Record<string, unknown>): string[] {
+    const kind = String(document.kind);
+    if (kind === "KubeletConfiguration") {
+        return [
+            ...(document.apiVersion === "kubelet.config.k8s.io/v1beta1" ? [] : [`${kind}: wrong apiVersion`]),
+            ...Object.keys(document)
+                .filter((key) => !KUBELET_CONFIGURATION_FIELDS.has(key))
+                .map((key) => `${kind}.${key}: not an expected KubeletConfiguration field`),
+        ];
+    }
+    if (!reference._meta.kinds.includes(kind)) {
+        return [`${kind}: not a kubeadm v1beta4 kind`];
+    }
+    return [
+        ...(document.apiVersion === reference._meta.apiVersion ? [] : [`${kind}: apiVersion ${String(document.apiVersion)}`]),
+        ...schemaProblems(document, kind, kind),
+    ];
+}
+
+function parseDocuments(text: string): Record<string, unknown>[] {
+    return YAML.parseAllDocuments(text).map((document) => {
+        assert.deepEqual(document.errors, [], "rendered YAML must parse");
+        return document.toJS() as Record<string, unknown>;
+    });
+}
+
+function byKind(documents: Record<string, unknown>[], kind: string): any {
+    const found = documents.filter((document) => document.kind === kind);
+    assert.equal(found.length, 1, `exactly one ${kind} document`);
+    return found[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sample arguments: the lab's node 0, a control plane and a worker.
+// ---------------------------------------------------------------------------------------------
+
+const TOKEN = "abcdef.0123456789abcdef";
+const CERTIFICATE_KEY = "0f".repeat(32);
+const CA_CERT_HASH = `sha256:${"ab".repeat(32)}`;
+const ENDPOINT = "k8s.lab.example:443";
+
+const initArgs: KubeadmInitArgs = {
+    nodeName: "k8s-control01",
+    advertiseAddress: "192.168.1.200",
+    controlPlaneEndpoint: ENDPOINT,
+    certSANs: ["192.168.1.220", "k8s.lab.example"],
+    kubernetesVersion: "1.33.4",
+    podSubnet: "10.244.0.0/16",
+    serviceSubnet: "10.96.0.0/12",
+    bootstrapToken: TOKEN,
+    certificateKey: CERTIFICATE_KEY,
+    controlPlaneTaint: true,
+};
+
+const workerJoinArgs: KubeadmJoinArgs = {
+    nodeName: "k8s-worker01",
+    advertiseAddress: "192.168.1.210",
+    apiServerEndpoint: ENDPOINT,
+    bootstrapToken: TOKEN,
+    caCertHash: CA_CERT_HASH,
+};
+
+const controlPlaneJoinArgs: KubeadmJoinArgs = {
+    ...workerJoinArgs,
+    nodeName: "k8s-control02",
+    advertiseAddress: "192.168.1.201",
+    controlPlane: { certificateKey: CERTIFICATE_KEY, taint: true },
+};
+
+const allRenderings: ReadonlyArray<[string, string]> = [
+    ["init, tainted", renderKubeadmInitConfig(initArgs)],
+    ["init, untainted", renderKubeadmInitConfig({ ...initArgs, controlPlaneTaint: false, clusterName: "lab" })],
+    ["join, worker", renderKubeadmJoinConfig(workerJoinArgs)],
+    ["join, control plane, tainted", renderKubeadmJoinConfig(controlPlaneJoinArgs)],
+    ["join, control plane, untainted", renderKubeadmJoinConfig({ ...controlPlaneJoinArgs, controlPlane: { certificateKey: CERTIFICATE_KEY, taint: false } })],
+];
+
+// ---------------------------------------------------------------------------------------------
+
+test("every key of every rendered document is a field of its v1beta4 type", () => {
+    for (const [name, text] of allRenderings) {
+        const problems = parseDocuments(text).flatMap(documentProblems);
+        assert.deepEqual(problems, [], `${name} has fields kubeadm v1beta4 does not know`);
+    }
+});
+
+test("the field checker rejects a misspelt field, a wrong nesting and a v1beta3-style extraArgs map", () => {
+    const cluster = byKind(parseDocuments(renderKubeadmInitConfig(initArgs)), "ClusterConfiguration");
+    assert.deepEqual(documentProblems({ ...cluster, apiServer: { certSans: ["x"] } }), [
+        "ClusterConfiguration.apiServer.certSans: not a field of APIServer",
+    ]);
+    assert.deepEqual(documentProblems({ ...cluster, podSubnet: "10.244.0.0/16" }), [
+        "ClusterConfiguration.podSubnet: not a field of ClusterConfiguration",
+    ]);
+    assert.deepEqual(documentProblems({ ...cluster, apiServer: { extraArgs: { "audit-log-path": "-" } } }), [
+        "ClusterConfiguration.apiServer.extraArgs: expected a list ([]Arg)",
+    ]);
+});
+
+test("init config holds InitConfiguration, ClusterConfiguration and KubeletConfiguration with their apiVersions", () => {
+    const documents = parseDocuments(renderKubeadmInitConfig(initArgs));
+    assert.deepEqual(
+        documents.map((document) => [document.apiVersion, document.kind]),
+        [
+            ["kubeadm.k8s.io/v1beta4", "InitConfiguration"],
+            ["kubeadm.k8s.io/v1beta4", "ClusterConfiguration"],
+            ["kubelet.config.k8s.io/v1beta1", "KubeletConfiguration"],
+        ],
+    );
+    assert.equal(byKind(documents, "KubeletConfiguration").cgroupDriver, "systemd");
+});
+
+test("init config puts the bootstrap token with a ttl and the certificate key on InitConfiguration", () => {
+    const init = byKind(parseDocuments(renderKubeadmInitConfig(initArgs)), "InitConfiguration");
+    assert.equal(init.bootstrapTokens.length, 1);
+    assert.equal(init.bootstrapTokens[0].token, TOKEN);
+    assert.equal(init.bootstrapTokens[0].ttl, "24h0m0s");
+    assert.deepEqual(init.bootstrapTokens[0].usages, ["signing", "authentication"]);
+    assert.equal(init.certificateKey, CERTIFICATE_KEY);
+    const custom = byKind(parseDocuments(renderKubeadmInitConfig({ ...initArgs, bootstrapTokenTtl: "2h0m0s" })), "InitConfiguration");
+    assert.equal(custom.bootstrapTokens[0].ttl, "2h0m0s");
+});
+
+test("init config puts endpoint, SANs, subnets and the v-prefixed version on ClusterConfiguration", () => {
+    const cluster = byKind(parseDocuments(renderKubeadmInitConfig(initArgs)), "ClusterConfiguration");
+    assert.equal(cluster.controlPlaneEndpoint, ENDPOINT);
+    assert.deepEqual(cluster.apiServer.certSANs, ["192.168.1.220", "k8s.lab.example"]);
+    assert.deepEqual(cluster.networking, { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" });
+    assert.equal(cluster.kubernetesVersion, "v1.33.4");
+    assert.equal(cluster.clusterName, "kubernetes");
+    const prefixed = byKind(parseDocuments(renderKubeadmInitConfig({ ...initArgs, kubernetesVersion: "v1.33.4" })), "ClusterConfiguration");
+    assert.equal(prefixed.kubernetesVersion, "v1.33.4");
+});
+
+test("init config binds node 0's apiserver to its own address on 6443 and registers it by name", () => {
+    const init = byKind(parseDocuments(renderKubeadmInitConfig(initArgs)), "InitConfiguration");
+    assert.deepEqual(init.localAPIEndpoint, { advertiseAddress: "192.168.1.200", bindPort: 6443 });
+    assert.equal(init.nodeRegistration.name, "k8s-control01");
+    assert.equal(init.nodeRegistration.criSocket, "unix:///var/run/containerd/containerd.sock");
+    assert.deepEqual(init.nodeRegistration.kubeletExtraArgs, [{ name: "node-ip", value: "192.168.1.200" }]);
+});
+
+test("init taint switch: true writes the control-plane NoSchedule taint, false writes an explicit empty list", () => {
+    const tainted = byKind(parseDocuments(renderKubeadmInitConfig(initArgs)), "InitConfiguration");
+    assert.deepEqual(tainted.nodeRegistration.taints, [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }]);
+    const untainted = byKind(parseDocuments(renderKubeadmInitConfig({ ...initArgs, controlPlaneTaint: false })), "InitConfiguration");
+    assert.deepEqual(untainted.nodeRegistration.taints, []);
+});
+
+test("worker join discovers the cluster by token, endpoint and CA hash, with no control plane and no taints key", () => {
+    const join = byKind(parseDocuments(renderKubeadmJoinConfig(workerJoinArgs)), "JoinConfiguration");
+    assert.deepEqual(join.discovery, {
+        bootstrapToken: { token: TOKEN, apiServerEndpoint: ENDPOINT, caCertHashes: [CA_CERT_HASH] },
+    });
+    assert.equal("controlPlane" in join, false);
+    assert.equal("taints" in join.nodeRegistration, false);
+    assert.equal(join.nodeRegistration.name, "k8s-worker01");
+    assert.deepEqual(join.nodeRegistration.kubeletExtraArgs, [{ name: "node-ip", value: "192.168.1.210" }]);
+});
+
+test("control-plane join adds the certificate key and its own apiserver endpoint", () => {
+    const join = byKind(parseDocuments(renderKubeadmJoinConfig(controlPlaneJoinArgs)), "JoinConfiguration");
+    assert.deepEqual(join.controlPlane, {
+        localAPIEndpoint: { advertiseAddress: "192.168.1.201", bindPort: 6443 },
+        certificateKey: CERTIFICATE_KEY,
+    });
+});
+
+test("control-plane and worker joins differ only in controlPlane and taints", () => {
+    const sameNode = { nodeName: "k8s-node", advertiseAddress: "192.168.1.205" };
+    const worker = byKind(parseDocuments(renderKubeadmJoinConfig({ ...workerJoinArgs, ...sameNode })), "JoinConfiguration");
+    const controlPlane = byKind(parseDocuments(renderKubeadmJoinConfig({ ...controlPlaneJoinArgs, ...sameNode })), "JoinConfiguration");
+    delete controlPlane.controlPlane;
+    delete controlPlane.nodeRegistration.taints;
+    assert.deepEqual(controlPlane, worker);
+});
+
+test("control-plane join taint switch: true writes the NoSchedule taint, false an explicit empty list", () => {
+    const tainted = byKind(parseDocuments(renderKubeadmJoinConfig(controlPlaneJoinArgs)), "JoinConfiguration");
+    assert.deepEqual(tainted.nodeRegistration.taints, [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }]);
+    const untainted = byKind(
+        parseDocuments(renderKubeadmJoinConfig({ ...controlPlaneJoinArgs, controlPlane: { certificateKey: CERTIFICATE_KEY, taint: false } })),
+        "JoinConfiguration",
+    );
+    assert.deepEqual(untainted.nodeRegistration.taints, []);
+});
+
+test("secrets made only of digits stay strings after a YAML round trip", () => {
+    const digitsToken = "123456.1234567890123456";
+    const digitsKey = "1".repeat(64);
+    const init = byKind(
+        parseDocuments(renderKubeadmInitConfig({ ...initArgs, bootstrapToken: digitsToken, certificateKey: digitsKey })),
+        "InitConfiguration",
+    );
+    assert.equal(init.bootstrapTokens[0].token, digitsToken);
+    assert.equal(init.certificateKey, digitsKey);
+});
+
+test("bad arguments are refused with the field named and without echoing secret values", () => {
+    const badToken = "NOT-A-TOKEN-secretpart";
+    assert.throws(
+        () => renderKubeadmInitConfig({ ...initArgs, bootstrapToken: badToken, certificateKey: "xyz-secret", kubernetesVersion: "1.33" }),
+        (error: Error) => {
+            assert.match(error.message, /bootstrapToken must match/);
+            assert.match(error.message, /certificateKey must be 64/);
+            assert.match(error.message, /kubernetesVersion must look like/);
+            assert.doesNotMatch(error.message, /secret/);
+            return true;
+        },
+    );
+    assert.throws(() => renderKubeadmJoinConfig({ ...workerJoinArgs, caCertHash: "ab".repeat(32) }), /caCertHash must be sha256:/);
+    assert.throws(() => renderKubeadmJoinConfig({ ...workerJoinArgs, apiServerEndpoint: "k8s.lab.example" }), /apiServerEndpoint must be host:port/);
+    assert.throws(() => renderKubeadmJoinConfig({ ...workerJoinArgs, advertiseAddress: "k8s-worker01" }), /advertiseAddress must be an IPv4/);
+});
