@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Installs the Kubernetes API HA endpoint on one control-plane node: haproxy (API port -> every
+# kube-apiserver :6443) and keepalived (holds the VIP with unicast VRRP, tracks haproxy).
+# Runs as root: sudo -n env NODE_NAME=... VIP=... API_PORT=... bash -s  (this script on stdin).
+#
+# Environment:
+#   NODE_NAME          the node's name, for progress lines                 (required)
+#   VIP                the API virtual IP                                  (required)
+#   API_PORT           the port haproxy listens on, behind the VIP         (required)
+#   VIP_WAIT_SECONDS   how long to wait for VIP:API_PORT to answer TCP     (default 180)
+# Staged files (root-only, 0600, written before this script runs):
+#   /etc/k8s-lab/haproxy.cfg        -> /etc/haproxy/haproxy.cfg
+#   /etc/k8s-lab/keepalived.conf    -> /etc/keepalived/keepalived.conf (0600: VRRP password)
+#   /etc/k8s-lab/check-haproxy.sh   -> /etc/keepalived/check-haproxy.sh (0700, keepalived's check)
+# Idempotent: a re-run with the same files changes nothing and restarts nothing.
+# No sysctl is needed: haproxy binds the API port on all addresses, not the VIP itself.
+set -euo pipefail
+
+: "${NODE_NAME:?NODE_NAME is required}"
+: "${VIP:?VIP is required}"
+: "${API_PORT:?API_PORT is required}"
+VIP_WAIT_SECONDS="${VIP_WAIT_SECONDS:-180}"
+
+staged=/etc/k8s-lab
+log() { echo "[${NODE_NAME}] $*"; }
+
+for file in haproxy.cfg keepalived.conf check-haproxy.sh; do
+    if [ ! -s "$staged/$file" ]; then
+        echo "[${NODE_NAME}] error: $staged/$file is missing or empty: stage it before running this script" >&2
+        exit 1
+    fi
+done
+
+# 1. Packages. cloud-init may still hold the apt lock on a fresh VM: wait for it, bounded.
+packages_installed() {
+    local package
+    for package in haproxy keepalived; do
+        # shellcheck disable=SC2016 # ${Status} is dpkg-query's field, not a shell variable
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || return 1
+    done
+}
+if packages_installed; then
+    log "haproxy and keepalived already installed"
+else
+    log "installing haproxy and keepalived ..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq haproxy keepalived >/dev/null
+fi
+
+# install_if_changed <source> <target> <mode>: installs root-owned and returns 0 only if the target changed.
+install_if_changed() {
+    local source="$1" target="$2" mode="$3"
+    if [ -f "$target" ] && cmp -s "$source" "$target" \
+        && [ "$(stat -c '%a %U' "$target")" = "${mode#0} root" ]; then
+        return 1
+    fi
+    install -D -o root -g root -m "$mode" "$source" "$target"
+}
+
+# 2. keepalived's check script first: the keepalived config test needs it in place.
+keepalived_changed=false
+haproxy_changed=false
+if install_if_changed "$staged/check-haproxy.sh" /etc/keepalived/check-haproxy.sh 0700; then
+    log "installed /etc/keepalived/check-haproxy.sh"
+    keepalived_changed=true
+fi
+
+# 3. Validate the new configs before they replace the running ones.
+log "checking haproxy.cfg ..."
+if ! haproxy -c -q -f "$staged/haproxy.cfg"; then
+    echo "[${NODE_NAME}] error: haproxy rejects $staged/haproxy.cfg (see above); the running config is unchanged" >&2
+    exit 1
+fi
+log "checking keepalived.conf ..."
+if ! keepalived_errors="$(keepalived --config-test -f "$staged/keepalived.conf" 2>&1)"; then
+    # keepalived names lines and keywords, never the auth_pass value.
+    echo "[${NODE_NAME}] error: keepalived rejects $staged/keepalived.conf; the running config is unchanged:" >&2
+    echo "$keepalived_errors" >&2
+    exit 1
+fi
+
+# 4. Put them in place.
+if install_if_changed "$staged/haproxy.cfg" /etc/haproxy/haproxy.cfg 0644; then
+    log "installed /etc/haproxy/haproxy.cfg"
+    haproxy_changed=true
+fi
+if install_if_changed "$staged/keepalived.conf" /etc/keepalived/keepalived.conf 0600; then
+    log "installed /etc/keepalived/keepalived.conf (root-only)"
+    keepalived_changed=true
+fi
+
+# 5. A crashed keepalived would leave the VIP behind unmanaged: have systemd restart it.
+restart_dropin=/etc/systemd/system/keepalived.service.d/10-k8s-lab-restart.conf
+restart_dropin_text="$(printf '%s\n' '[Service]' 'Restart=always' 'RestartSec=2s')"
+if [ "$(cat "$restart_dropin" 2>/dev/null)" != "$restart_dropin_text" ]; then
+    log "keepalived: restart on failure (systemd drop-in)"
+    install -d -m 0755 "$(dirname "$restart_dropin")"
+    printf '%s\n' "$restart_dropin_text" >"$restart_dropin"
+    systemctl daemon-reload
+    keepalived_changed=true
+fi
+
+# 6. Enable both; (re)start only what changed or what is not running.
+# haproxy first: keepalived holds the VIP only where haproxy listens.
+systemctl enable --quiet haproxy keepalived
+if [ "$haproxy_changed" = true ]; then
+    log "reloading haproxy ..."
+    systemctl reload-or-restart haproxy
+elif ! systemctl is-active --quiet haproxy; then
+    log "starting haproxy ..."
+    systemctl start haproxy
+else
+    log "haproxy unchanged and running"
+fi
+if [ "$keepalived_changed" = true ]; then
+    log "restarting keepalived ..."
+    systemctl restart keepalived
+elif ! systemctl is-active --quiet keepalived; then
+    log "starting keepalived ..."
+    systemctl start keepalived
+else
+    log "keepalived unchanged and running"
+fi
+
+# 7. Done only when the endpoint answers: some node holds the VIP and its haproxy accepts.
+log "waiting for ${VIP}:${API_PORT} to answer TCP (up to ${VIP_WAIT_SECONDS}s) ..."
+deadline=$((SECONDS + VIP_WAIT_SECONDS))
+# shellcheck disable=SC2016 # $1 and $2 expand in the inner bash (values passed as arguments)
+until timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$VIP" "$API_PORT" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "[${NODE_NAME}] error: ${VIP}:${API_PORT} did not answer TCP within ${VIP_WAIT_SECONDS}s: check 'journalctl -u keepalived -u haproxy' on the control planes" >&2
+        exit 1
+    fi
+    sleep 1
+done
+log "API endpoint ${VIP}:${API_PORT} answers"
