@@ -1,0 +1,2 @@
+// Marker only: see package.json and providers/vsphere.ts.
+module.exports = {};
