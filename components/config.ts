@@ -1,0 +1,619 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigKey, configKeys, ConfigKeyName, fullKey, projectName, vsphereProviderKeys } from "./configSchema";
+import { formatIpv4, Ipv4Range, parseCidr, parseIpv4, parseIpv4Range, rangeContains, rangesOverlap } from "./network";
+
+/** A node's role in the cluster. */
+export type NodeRole = "control-plane" | "worker";
+
+/** One VM of the lab, with its size resolved from the per-role defaults. */
+export interface NodeSpec {
+    readonly name: string;
+    readonly role: NodeRole;
+    readonly address: string;
+    readonly cpus: number;
+    readonly memoryMb: number;
+    readonly diskGb: number;
+    /** Reserve all guest memory on the host (always for workers, optional for control planes). */
+    readonly reserveMemory: boolean;
+}
+
+export type CniPlugin = "flannel" | "calico";
+export type FlannelBackend = "vxlan" | "host-gw";
+export type IngressController = "ingress-nginx" | "traefik" | "none";
+export type ReclaimPolicy = "Retain" | "Delete";
+
+/** The whole validated stack config: the only input of KubernetesLab. Deeply immutable. */
+export interface LabConfig {
+    readonly vsphere: {
+        readonly server: string;
+        readonly user: string;
+        readonly password: pulumi.Output<string>;
+        readonly allowUnverifiedSsl: boolean;
+        readonly datacenter: string;
+        /** Exactly one of cluster and resourcePool is set. */
+        readonly cluster?: string;
+        readonly resourcePool?: string;
+        readonly datastore: string;
+        readonly network: string;
+        readonly template: string;
+        readonly folder?: string;
+        readonly linkedClones: boolean;
+    };
+    readonly network: {
+        readonly subnet: string;
+        readonly prefixLength: number;
+        readonly gateway: string;
+        readonly dnsServers: readonly string[];
+        readonly searchDomains: readonly string[];
+        readonly interfaceName: string;
+    };
+    /** Control planes first (node 0 runs kubeadm init), then workers; config order within each. */
+    readonly controlPlanes: readonly NodeSpec[];
+    readonly workers: readonly NodeSpec[];
+    readonly apiEndpoint: {
+        readonly vip: string;
+        readonly dnsName?: string;
+        /** What clients dial: the DNS name when set, else the VIP. */
+        readonly host: string;
+        readonly port: number;
+        readonly virtualRouterId: number;
+    };
+    readonly kubernetes: {
+        readonly version: string;
+        readonly minorVersion: string;
+        readonly clusterName: string;
+        readonly podSubnet: string;
+        readonly serviceSubnet: string;
+        readonly controlPlaneSchedulable: boolean;
+    };
+    readonly ssh: {
+        readonly user: string;
+        readonly publicKey: string;
+        readonly privateKey: pulumi.Output<string>;
+    };
+    readonly addons: AddonsConfig;
+}
+
+/** What the cluster add-ons need from the config. */
+export interface AddonsConfig {
+    readonly cni: CniPlugin;
+    readonly flannelBackend: FlannelBackend;
+    readonly podSubnet: string;
+    readonly metallb: { readonly enabled: boolean; readonly addressPool: { readonly first: string; readonly last: string } };
+    readonly ingress: {
+        readonly controller: IngressController;
+        readonly address?: string;
+        readonly internal: { readonly enabled: boolean; readonly address?: string };
+    };
+    readonly nfs: {
+        readonly enabled: boolean;
+        readonly server: string;
+        readonly path: string;
+        readonly reclaimPolicy: ReclaimPolicy;
+        readonly archiveOnDelete: boolean;
+        readonly mountOptions: readonly string[];
+    };
+    readonly controlPlaneSchedulable: boolean;
+}
+
+/** Where config values come from: Pulumi's config in a program, a plain map in tests and the plan. */
+export interface ConfigSource {
+    /** The raw value of a full key (`ns:key`) as Pulumi stores it (a string; objects as JSON), or undefined. */
+    raw(fullKey: string): string | undefined;
+    /** The value of a secret full key as a Pulumi secret, or undefined when not set. */
+    secret(fullKey: string): pulumi.Output<string> | undefined;
+    /** Every full key the stack sets (to catch typos). */
+    keys(): string[];
+}
+
+/** Raised for invalid config: lists every problem, each naming its key and the fix. */
+export class LabConfigError extends Error {
+    constructor(public readonly problems: readonly string[]) {
+        super(`invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n- ${problems.join("\n- ")}`);
+        this.name = "LabConfigError";
+    }
+}
+
+/** The stack's config as Pulumi hands it to the program (`pulumi up`, `pulumi preview`, mocks). */
+export function pulumiConfigSource(): ConfigSource {
+    return {
+        raw: (key) => pulumi.runtime.getConfig(key),
+        secret: (key) => {
+            const [namespace, name] = key.split(":");
+            return pulumi.runtime.getConfig(key) === undefined ? undefined : new pulumi.Config(namespace).requireSecret(name);
+        },
+        keys: () => Object.keys(pulumi.runtime.allConfig()),
+    };
+}
+
+/** Reads and validates the stack config; throws LabConfigError before any resource exists. */
+export function loadLabConfig(source: ConfigSource = pulumiConfigSource()): LabConfig {
+    return parseLabConfig(source);
+}
+
+const rfc1123Label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const kubernetesVersionPattern = /^1\.(\d+)\.(\d+)$/;
+const minimumMemoryMb = 2048;
+const minimumCpus = 2;
+
+/** Parses every key, applies defaults, validates the whole, and collects all problems at once. */
+export function parseLabConfig(source: ConfigSource): LabConfig {
+    const problems: string[] = [];
+    const reader = new KeyReader(source, problems);
+
+    const str = (key: ConfigKeyName) => reader.string(key);
+    const int = (key: ConfigKeyName) => reader.integer(key);
+    const bool = (key: ConfigKeyName) => reader.boolean(key);
+
+    // vSphere provider credentials: checked here so a missing one fails before the first VM.
+    const vsphereServer = source.raw(vsphereProviderKeys.server) ?? "";
+    const vsphereUser = source.raw(vsphereProviderKeys.user) ?? "";
+    const vspherePassword = source.secret(vsphereProviderKeys.password);
+    if (vsphereServer.trim() === "") {
+        problems.push(`${vsphereProviderKeys.server} is not set: pulumi config set ${vsphereProviderKeys.server} <vcenter or esxi host>.`);
+    }
+    if (vsphereUser.trim() === "") {
+        problems.push(`${vsphereProviderKeys.user} is not set: pulumi config set ${vsphereProviderKeys.user} administrator@vsphere.local (or your user).`);
+    }
+    if (vspherePassword === undefined) {
+        problems.push(`${vsphereProviderKeys.password} is not set: pulumi config set --secret ${vsphereProviderKeys.password} <password>.`);
+    }
+    const allowUnverifiedSsl = (source.raw(vsphereProviderKeys.allowUnverifiedSsl) ?? "false").trim() === "true";
+
+    const cluster = str("vsphereCluster");
+    const resourcePool = str("vsphereResourcePool");
+    if ((cluster === "") === (resourcePool === "")) {
+        problems.push(
+            `${fullKey("vsphereCluster")} and ${fullKey("vsphereResourcePool")}: set exactly one (the compute cluster, or the resource pool of a standalone host).`,
+        );
+    }
+
+    // --- network
+    const subnetText = str("nodeSubnet");
+    const subnet = subnetText === "" ? undefined : parseCidr(subnetText);
+    if (subnetText !== "" && !subnet) {
+        problems.push(`${fullKey("nodeSubnet")} '${subnetText}' is not a CIDR like 192.168.1.0/24 (network address, no host bits): fix it.`);
+    }
+    const inSubnet = (address: number) => !subnet || rangeContains(subnet, address);
+    const subnetHint = subnet ? `nodeSubnet ${subnetText}` : "nodeSubnet";
+
+    const requireAddress = (key: string, text: string): number | undefined => {
+        if (text === "") {
+            return undefined; // already reported as missing
+        }
+        const address = parseIpv4(text);
+        if (address === undefined) {
+            problems.push(`${key} '${text}' is not an IPv4 address: write it like 192.168.1.10.`);
+            return undefined;
+        }
+        if (!inSubnet(address)) {
+            problems.push(`${key} ${text} is outside ${subnetHint}: use an address in it or widen nodeSubnet.`);
+        }
+        return address;
+    };
+
+    const gateway = str("gateway");
+    requireAddress(fullKey("gateway"), gateway);
+    const dnsServers = reader.stringList("dnsServers");
+    dnsServers.forEach((server, index) => {
+        if (parseIpv4(server) === undefined) {
+            problems.push(`${fullKey("dnsServers")}[${index}] '${server}' is not an IPv4 address: list DNS servers by address.`);
+        }
+    });
+    if (reader.isSet("dnsServers") && dnsServers.length === 0) {
+        problems.push(`${fullKey("dnsServers")} is empty: list at least one DNS server the nodes can reach.`);
+    }
+
+    // --- nodes
+    const controlPlaneDefaults = {
+        cpus: int("controlPlaneCpus"),
+        memoryMb: int("controlPlaneMemoryMb"),
+        reserveMemory: bool("reserveControlPlaneMemory"),
+    };
+    const workerDefaults = { cpus: int("workerCpus"), memoryMb: int("workerMemoryMb"), reserveMemory: true };
+    const diskGb = int("diskGb");
+    const controlPlanes = reader.nodes("controlPlanes", "control-plane", { ...controlPlaneDefaults, diskGb });
+    const workers = reader.nodes("workers", "worker", { ...workerDefaults, diskGb });
+    const allNodes = [...controlPlanes.map((n) => ({ node: n, key: "controlPlanes" })), ...workers.map((n) => ({ node: n, key: "workers" }))];
+
+    if (reader.isSet("controlPlanes") && (controlPlanes.length === 0 || controlPlanes.length % 2 === 0)) {
+        problems.push(
+            `${fullKey("controlPlanes")} has ${controlPlanes.length} nodes: stacked etcd needs an odd number (1, 3 or 5) to keep a majority; add or remove one.`,
+        );
+    }
+    const nodeIndexOf = (key: string, node: NodeSpec) =>
+        (key === "controlPlanes" ? controlPlanes : workers).indexOf(node);
+    const seenNames = new Map<string, string>();
+    const seenAddresses = new Map<number, string>();
+    const nodeAddresses: number[] = [];
+    for (const { node, key } of allNodes) {
+        const where = `${fullKey(key)}[${nodeIndexOf(key, node)}]`;
+        if (!rfc1123Label.test(node.name)) {
+            problems.push(
+                `${where}.name '${node.name}' is not a valid hostname: use lower-case letters, digits and '-', start and end with a letter or digit, at most 63 characters (RFC 1123).`,
+            );
+        }
+        const sameName = seenNames.get(node.name);
+        if (sameName) {
+            problems.push(`${where}.name '${node.name}' is also used by ${sameName}: give every node its own name.`);
+        } else {
+            seenNames.set(node.name, where);
+        }
+        const address = requireAddress(`${where}.address`, node.address);
+        if (address !== undefined) {
+            const sameAddress = seenAddresses.get(address);
+            if (sameAddress) {
+                problems.push(`${where}.address ${node.address} is also used by ${sameAddress}: give every node its own address.`);
+            } else {
+                seenAddresses.set(address, where);
+            }
+            nodeAddresses.push(address);
+        }
+        if (node.memoryMb < minimumMemoryMb) {
+            problems.push(`${where} has ${node.memoryMb} MB of memory: kubeadm's preflight needs at least ${minimumMemoryMb}; raise memoryMb.`);
+        }
+        if (node.cpus < minimumCpus) {
+            problems.push(`${where} has ${node.cpus} vCPU: kubeadm's preflight needs at least ${minimumCpus}; raise cpus.`);
+        }
+        if (node.diskGb < 10) {
+            problems.push(`${where} has a ${node.diskGb} GB disk: images and etcd need at least 10 GB (50 is comfortable); raise diskGb.`);
+        }
+    }
+
+    // --- API endpoint
+    const vipText = str("apiVip");
+    const vip = requireAddress(fullKey("apiVip"), vipText);
+    if (vip !== undefined) {
+        const owner = seenAddresses.get(vip);
+        if (owner) {
+            problems.push(`${fullKey("apiVip")} ${vipText} is the address of ${owner}: the VIP must be a free address that only keepalived uses.`);
+        }
+    }
+    const apiDnsName = str("apiDnsName");
+    if (apiDnsName !== "" && !apiDnsName.split(".").every((label) => rfc1123Label.test(label))) {
+        problems.push(`${fullKey("apiDnsName")} '${apiDnsName}' is not a DNS name: use lower-case labels separated by dots, or leave it empty to use apiVip.`);
+    }
+    const apiPort = int("apiPort");
+    if (apiPort < 1 || apiPort > 65535 || apiPort === 6443) {
+        problems.push(`${fullKey("apiPort")} ${apiPort} is not usable: pick a port 1-65535 other than 6443 (the apiservers' own port on the same hosts).`);
+    }
+    const virtualRouterId = int("vrrpRouterId");
+    if (virtualRouterId < 1 || virtualRouterId > 255) {
+        problems.push(`${fullKey("vrrpRouterId")} ${virtualRouterId} is outside 1-255: VRRP router ids are one byte; pick one unused on your network.`);
+    }
+
+    // --- Kubernetes
+    const version = str("kubernetesVersion");
+    const versionMatch = kubernetesVersionPattern.exec(version);
+    if (!versionMatch) {
+        problems.push(`${fullKey("kubernetesVersion")} '${version}' is not 1.<minor>.<patch>: write e.g. 1.34.2 (no 'v', no '-00').`);
+    } else if (Number(versionMatch[1]) < 31) {
+        problems.push(`${fullKey("kubernetesVersion")} ${version} is too old: kubeadm's v1beta4 config needs 1.31 or newer.`);
+    }
+    const clusterName = str("clusterName");
+    if (!rfc1123Label.test(clusterName)) {
+        problems.push(`${fullKey("clusterName")} '${clusterName}' is not a DNS label: use lower-case letters, digits and '-'.`);
+    }
+    const podSubnetText = str("podSubnet");
+    const serviceSubnetText = str("serviceSubnet");
+    const podSubnet = parseCidr(podSubnetText);
+    const serviceSubnet = parseCidr(serviceSubnetText);
+    if (!podSubnet) {
+        problems.push(`${fullKey("podSubnet")} '${podSubnetText}' is not a CIDR like 10.244.0.0/16: fix it.`);
+    }
+    if (!serviceSubnet) {
+        problems.push(`${fullKey("serviceSubnet")} '${serviceSubnetText}' is not a CIDR like 10.96.0.0/12: fix it.`);
+    }
+    if (podSubnet && serviceSubnet && rangesOverlap(podSubnet, serviceSubnet)) {
+        problems.push(
+            `${fullKey("podSubnet")} ${podSubnetText} overlaps ${fullKey("serviceSubnet")} ${serviceSubnetText}: pods and Services need separate ranges; move one.`,
+        );
+    }
+    for (const [key, text, range] of [
+        ["podSubnet", podSubnetText, podSubnet],
+        ["serviceSubnet", serviceSubnetText, serviceSubnet],
+    ] as const) {
+        if (range && subnet && rangesOverlap(range, subnet)) {
+            problems.push(`${fullKey(key)} ${text} overlaps nodeSubnet ${subnetText}: cluster-internal ranges must not clash with the LAN; move ${key}.`);
+        }
+    }
+
+    // --- SSH
+    const sshUser = str("sshUser");
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(sshUser)) {
+        problems.push(`${fullKey("sshUser")} '${sshUser}' is not a Linux user name: use lower-case letters, digits, '_' and '-'.`);
+    }
+    const sshPublicKey = str("sshPublicKey");
+    if (sshPublicKey !== "" && !/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(sshPublicKey.trim())) {
+        problems.push(`${fullKey("sshPublicKey")} is not an OpenSSH public key: paste one line like 'ssh-ed25519 AAAA... you@host'.`);
+    }
+    const sshPrivateKey = reader.secret("sshPrivateKey");
+
+    // --- add-ons
+    const poolText = str("loadBalancerPool");
+    const pool: Ipv4Range | undefined = poolText === "" ? undefined : parseIpv4Range(poolText);
+    if (poolText !== "" && !pool) {
+        problems.push(`${fullKey("loadBalancerPool")} '${poolText}' is not a range: write first-last (192.168.1.225-192.168.1.234) or a CIDR.`);
+    }
+    if (pool) {
+        if (subnet && !(rangeContains(subnet, pool.first) && rangeContains(subnet, pool.last))) {
+            problems.push(`${fullKey("loadBalancerPool")} ${poolText} is not inside ${subnetHint}: MetalLB L2 announces only on the nodes' own network.`);
+        }
+        const clashes = nodeAddresses.filter((address) => rangeContains(pool, address)).map(formatIpv4);
+        if (clashes.length > 0) {
+            problems.push(`${fullKey("loadBalancerPool")} ${poolText} contains node addresses ${clashes.join(", ")}: shrink the pool or move the nodes.`);
+        }
+        if (vip !== undefined && rangeContains(pool, vip)) {
+            problems.push(`${fullKey("loadBalancerPool")} ${poolText} contains apiVip ${vipText}: keep the VIP out of the pool.`);
+        }
+    }
+    const cni = reader.oneOf("cni", ["flannel", "calico"] as const);
+    const flannelBackend = reader.oneOf("flannelBackend", ["vxlan", "host-gw"] as const);
+    const ingressController = reader.oneOf("ingressController", ["ingress-nginx", "traefik", "none"] as const);
+    const reclaimPolicy = reader.oneOf("nfsReclaimPolicy", ["Retain", "Delete"] as const);
+    const metallbEnabled = bool("metallb");
+    const fixedAddress = (key: ConfigKeyName): string | undefined => {
+        const text = str(key);
+        if (text === "") {
+            return undefined;
+        }
+        const address = parseIpv4(text);
+        if (address === undefined || !pool || !rangeContains(pool, address)) {
+            problems.push(`${fullKey(key)} '${text}' is not an address inside loadBalancerPool ${poolText}: pick one from the pool or leave it empty.`);
+        }
+        return text;
+    };
+    const ingressAddress = fixedAddress("ingressAddress");
+    const internalIngress = bool("internalIngress");
+    const internalIngressAddress = fixedAddress("internalIngressAddress");
+    if (internalIngress && ingressController !== "ingress-nginx") {
+        problems.push(`${fullKey("internalIngress")} needs ${fullKey("ingressController")} ingress-nginx (the internal controller is a second ingress-nginx).`);
+    }
+    if (ingressAddress && internalIngressAddress && ingressAddress === internalIngressAddress) {
+        problems.push(`${fullKey("internalIngressAddress")} equals ingressAddress ${ingressAddress}: give each controller its own address.`);
+    }
+    if ((ingressController !== "none" || internalIngress) && !metallbEnabled) {
+        problems.push(`${fullKey("ingressController")} ${ingressController} needs a LoadBalancer: turn ${fullKey("metallb")} on or set ingressController to none.`);
+    }
+    const nfsEnabled = bool("nfs");
+    const nfsServer = str("nfsServer");
+    const nfsPath = str("nfsPath");
+    if (nfsEnabled && nfsServer === "") {
+        problems.push(`${fullKey("nfsServer")} is empty while ${fullKey("nfs")} is on: set your NFS server's address, or turn nfs off.`);
+    }
+    if (nfsEnabled && !nfsPath.startsWith("/")) {
+        problems.push(`${fullKey("nfsPath")} '${nfsPath}' is not an absolute export path while ${fullKey("nfs")} is on: set it like /srv/nfs/k8s.`);
+    }
+
+    reader.reportUnknownKeys();
+    if (problems.length > 0) {
+        throw new LabConfigError(problems);
+    }
+
+    const minor = versionMatch ? `1.${versionMatch[1]}` : "";
+    return deepFreeze({
+        vsphere: {
+            server: vsphereServer,
+            user: vsphereUser,
+            password: vspherePassword!,
+            allowUnverifiedSsl,
+            datacenter: str("vsphereDatacenter"),
+            cluster: cluster || undefined,
+            resourcePool: resourcePool || undefined,
+            datastore: str("vsphereDatastore"),
+            network: str("vsphereNetwork"),
+            template: str("vsphereTemplate"),
+            folder: str("vsphereFolder") || undefined,
+            linkedClones: bool("linkedClones"),
+        },
+        network: {
+            subnet: subnetText,
+            prefixLength: subnet!.prefixLength,
+            gateway,
+            dnsServers,
+            searchDomains: reader.stringList("searchDomains"),
+            interfaceName: str("nodeInterface"),
+        },
+        controlPlanes,
+        workers,
+        apiEndpoint: { vip: vipText, dnsName: apiDnsName || undefined, host: apiDnsName || vipText, port: apiPort, virtualRouterId },
+        kubernetes: {
+            version,
+            minorVersion: minor,
+            clusterName,
+            podSubnet: podSubnetText,
+            serviceSubnet: serviceSubnetText,
+            controlPlaneSchedulable: bool("controlPlaneSchedulable"),
+        },
+        ssh: { user: sshUser, publicKey: sshPublicKey.trim(), privateKey: sshPrivateKey! },
+        addons: {
+            cni,
+            flannelBackend,
+            podSubnet: podSubnetText,
+            metallb: { enabled: metallbEnabled, addressPool: { first: formatIpv4(pool!.first), last: formatIpv4(pool!.last) } },
+            ingress: {
+                controller: ingressController,
+                address: ingressAddress,
+                internal: { enabled: internalIngress, address: internalIngressAddress },
+            },
+            nfs: {
+                enabled: nfsEnabled,
+                server: nfsServer,
+                path: nfsPath,
+                reclaimPolicy,
+                archiveOnDelete: bool("nfsArchiveOnDelete"),
+                mountOptions: reader.stringList("nfsMountOptions"),
+            },
+            controlPlaneSchedulable: bool("controlPlaneSchedulable"),
+        },
+    });
+}
+
+/** Reads typed values of project keys, applying defaults; type errors go to the shared problem list. */
+class KeyReader {
+    constructor(
+        private readonly source: ConfigSource,
+        private readonly problems: string[],
+    ) {}
+
+    isSet(key: ConfigKeyName): boolean {
+        return this.source.raw(fullKey(key)) !== undefined;
+    }
+
+    /** The raw text, or the default rendered as text; reports a missing required key once. */
+    private text(key: ConfigKeyName): string | undefined {
+        const raw = this.source.raw(fullKey(key));
+        if (raw !== undefined) {
+            return raw;
+        }
+        const spec: ConfigKey = configKeys[key];
+        if (spec.default === undefined) {
+            this.problems.push(`${fullKey(key)} is not set: ${spec.description} Set it with: pulumi config set ${key} <value>.`);
+            return undefined;
+        }
+        return typeof spec.default === "object" ? JSON.stringify(spec.default) : String(spec.default);
+    }
+
+    string(key: ConfigKeyName): string {
+        return (this.text(key) ?? "").trim();
+    }
+
+    integer(key: ConfigKeyName): number {
+        const text = this.text(key);
+        if (text === undefined) {
+            return 0;
+        }
+        if (!/^-?\d+$/.test(text.trim())) {
+            this.problems.push(`${fullKey(key)} '${text}' is not a whole number: write it without quotes or units.`);
+            return 0;
+        }
+        return Number(text);
+    }
+
+    boolean(key: ConfigKeyName): boolean {
+        const text = (this.text(key) ?? "false").trim();
+        if (text !== "true" && text !== "false") {
+            this.problems.push(`${fullKey(key)} '${text}' is not true or false.`);
+        }
+        return text === "true";
+    }
+
+    oneOf<T extends string>(key: ConfigKeyName, allowed: readonly T[]): T {
+        const text = this.string(key);
+        if (!(allowed as readonly string[]).includes(text)) {
+            this.problems.push(`${fullKey(key)} '${text}' is not one of ${allowed.join(", ")}: pick one.`);
+            return allowed[0];
+        }
+        return text as T;
+    }
+
+    stringList(key: ConfigKeyName): string[] {
+        const value = this.json(key);
+        if (value === undefined) {
+            return [];
+        }
+        if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+            this.problems.push(`${fullKey(key)} is not a list of strings: write it as a YAML list.`);
+            return [];
+        }
+        return value.map((item: string) => item.trim());
+    }
+
+    secret(key: ConfigKeyName): pulumi.Output<string> | undefined {
+        const value = this.source.secret(fullKey(key));
+        if (value === undefined) {
+            this.problems.push(`${fullKey(key)} is not set: ${configKeys[key].description}`);
+        }
+        return value;
+    }
+
+    /** A node list: [{name, address, cpus?, memoryMb?, diskGb?}], sizes defaulting per role. */
+    nodes(
+        key: "controlPlanes" | "workers",
+        role: NodeRole,
+        defaults: { cpus: number; memoryMb: number; diskGb: number; reserveMemory: boolean },
+    ): NodeSpec[] {
+        const value = this.json(key);
+        if (value === undefined) {
+            return [];
+        }
+        if (!Array.isArray(value)) {
+            this.problems.push(`${fullKey(key)} is not a list: write a YAML list of {name, address} entries.`);
+            return [];
+        }
+        const allowed = new Set(["name", "address", "cpus", "memoryMb", "diskGb"]);
+        return value.flatMap((entry: unknown, index: number): NodeSpec[] => {
+            const where = `${fullKey(key)}[${index}]`;
+            if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+                this.problems.push(`${where} is not an object: write {name: ..., address: ...}.`);
+                return [];
+            }
+            const item = entry as Record<string, unknown>;
+            for (const field of Object.keys(item).filter((f) => !allowed.has(f))) {
+                this.problems.push(`${where}.${field} is not a node field: use name, address, cpus, memoryMb or diskGb.`);
+            }
+            const text = (field: string): string => {
+                const v = item[field];
+                if (typeof v !== "string" || v.trim() === "") {
+                    this.problems.push(`${where}.${field} is missing: every node needs a ${field}.`);
+                    return "";
+                }
+                return v.trim();
+            };
+            const count = (field: "cpus" | "memoryMb" | "diskGb"): number => {
+                const v = item[field];
+                if (v === undefined) {
+                    return defaults[field];
+                }
+                if (typeof v !== "number" || !Number.isInteger(v)) {
+                    this.problems.push(`${where}.${field} '${String(v)}' is not a whole number.`);
+                    return defaults[field];
+                }
+                return v;
+            };
+            return [
+                {
+                    name: text("name"),
+                    role,
+                    address: text("address"),
+                    cpus: count("cpus"),
+                    memoryMb: count("memoryMb"),
+                    diskGb: count("diskGb"),
+                    reserveMemory: defaults.reserveMemory,
+                },
+            ];
+        });
+    }
+
+    /** Keys in the project namespace that the program does not know: almost always typos. */
+    reportUnknownKeys(): void {
+        const known = new Set(Object.keys(configKeys).map(fullKey));
+        const prefix = `${projectName}:`;
+        for (const key of this.source.keys().filter((k) => k.startsWith(prefix) && !known.has(k))) {
+            this.problems.push(`${key} is not a key of this program (a typo?): see the config reference in README.md.`);
+        }
+    }
+
+    private json(key: ConfigKeyName): unknown {
+        const text = this.text(key);
+        if (text === undefined) {
+            return undefined;
+        }
+        try {
+            return JSON.parse(text);
+        } catch {
+            this.problems.push(`${fullKey(key)} is not a list: write it as a YAML list in Pulumi.<stack>.yaml.`);
+            return undefined;
+        }
+    }
+}
+
+function deepFreeze<T>(value: T): T {
+    if (value && typeof value === "object" && !pulumi.Output.isInstance(value) && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const child of Object.values(value as Record<string, unknown>)) {
+            deepFreeze(child);
+        }
+    }
+    return value;
+}

@@ -1,0 +1,142 @@
+/**
+ * Every stack config key of the project, with its type, default and meaning. One table serves
+ * three readers: config.ts (defaults and parsing), Pulumi.yaml (its `config:` block is generated
+ * from it and a test keeps them equal) and the README's config reference.
+ */
+
+/** The project's config namespace: keys are written `k8s-vsphere-lab:<key>` in Pulumi.<stack>.yaml. */
+export const projectName = "k8s-vsphere-lab";
+
+export type ConfigKeyType = "string" | "integer" | "boolean" | "string[]" | "nodes";
+
+export interface ConfigKey {
+    readonly type: ConfigKeyType;
+    readonly description: string;
+    /** Used when the stack does not set the key. No default: every stack must set it. */
+    readonly default?: string | number | boolean | readonly string[];
+    /** Read with requireSecret and kept a Pulumi secret end to end. */
+    readonly secret?: boolean;
+}
+
+export const configKeys = {
+    // --- vSphere placement (the provider's own credentials are vsphere:vsphereServer/user/password)
+    vsphereDatacenter: { type: "string", description: "vSphere datacenter that holds the lab." },
+    vsphereCluster: {
+        type: "string",
+        default: "",
+        description: "Compute cluster whose root resource pool receives the VMs. Set this or vsphereResourcePool.",
+    },
+    vsphereResourcePool: {
+        type: "string",
+        default: "",
+        description: "Resource pool for the VMs, e.g. 'esxi01.lab/Resources' on a standalone host. Set this or vsphereCluster.",
+    },
+    vsphereDatastore: { type: "string", description: "Datastore for the VMs' disks." },
+    vsphereNetwork: { type: "string", description: "Port group the VMs' single NIC connects to (e.g. 'VM Network')." },
+    vsphereTemplate: {
+        type: "string",
+        description: "Name of the Ubuntu 24.04 cloud-image template (VMware tools + cloud-init) that every VM is cloned from.",
+    },
+    vsphereFolder: { type: "string", default: "", description: "VM folder for the lab's VMs (must exist); empty = the datacenter's root." },
+    linkedClones: { type: "boolean", default: false, description: "Clone from the template's snapshot (fast, needs a snapshot on the template)." },
+
+    // --- node network
+    nodeSubnet: { type: "string", description: "CIDR of the network the nodes, the API VIP and the LoadBalancer pool live in, e.g. 192.168.1.0/24." },
+    gateway: { type: "string", description: "Default gateway of the nodes." },
+    dnsServers: { type: "string[]", description: "DNS servers of the nodes." },
+    searchDomains: { type: "string[]", default: [], description: "DNS search domains of the nodes." },
+    nodeInterface: {
+        type: "string",
+        default: "ens192",
+        description: "Name of the nodes' NIC inside the guest (vmxnet3 on Ubuntu: ens192; seed 000 had ens160). keepalived binds the VIP to it.",
+    },
+
+    // --- nodes
+    controlPlanes: {
+        type: "nodes",
+        description: "Control-plane nodes: a list of {name, address} (optional cpus, memoryMb, diskGb). 1, 3 or 5: stacked etcd needs an odd count.",
+    },
+    workers: { type: "nodes", description: "Worker nodes: a list of {name, address} (optional cpus, memoryMb, diskGb). May be empty." },
+    controlPlaneCpus: { type: "integer", default: 2, description: "vCPUs of each control plane (kubeadm needs 2)." },
+    controlPlaneMemoryMb: { type: "integer", default: 2048, description: "Memory of each control plane in MB (kubeadm needs 2048)." },
+    workerCpus: { type: "integer", default: 2, description: "vCPUs of each worker." },
+    workerMemoryMb: { type: "integer", default: 4096, description: "Memory of each worker in MB; all of it is reserved on the host." },
+    diskGb: { type: "integer", default: 50, description: "System disk size of every node in GB (at least the template's disk)." },
+    reserveControlPlaneMemory: {
+        type: "boolean",
+        default: false,
+        description: "Also reserve all guest memory for control planes (workers always reserve it).",
+    },
+
+    // --- API endpoint
+    apiVip: { type: "string", description: "Virtual IP of the Kubernetes API, held by keepalived on one control plane." },
+    apiDnsName: {
+        type: "string",
+        default: "",
+        description: "DNS name resolving to apiVip; used as controlPlaneEndpoint and in the kubeconfig. Empty = use apiVip.",
+    },
+    apiPort: { type: "integer", default: 443, description: "Port haproxy serves the API on at the VIP (apiservers listen on 6443)." },
+    vrrpRouterId: { type: "integer", default: 51, description: "keepalived virtual_router_id (1-255), unique on the node network." },
+
+    // --- Kubernetes
+    kubernetesVersion: { type: "string", default: "1.34.2", description: "Kubernetes version 1.<minor>.<patch>; packages come from pkgs.k8s.io v1.<minor>." },
+    clusterName: { type: "string", default: "lab", description: "Cluster name in kubeadm's ClusterConfiguration and the kubeconfig." },
+    podSubnet: { type: "string", default: "10.244.0.0/16", description: "Pod network CIDR (flannel's default)." },
+    serviceSubnet: { type: "string", default: "10.96.0.0/12", description: "Service ClusterIP CIDR (kubeadm's default)." },
+    controlPlaneSchedulable: {
+        type: "boolean",
+        default: false,
+        description: "Remove the control planes' NoSchedule taint so they run workloads too (seed 003).",
+    },
+
+    // --- SSH access used by every remote command
+    sshUser: { type: "string", default: "svc_mgmt", description: "Admin user created by cloud-init, with passwordless sudo; every remote command runs as it." },
+    sshPublicKey: { type: "string", description: "OpenSSH public key installed for sshUser (e.g. the content of ~/.ssh/id_ed25519.pub)." },
+    sshPrivateKey: {
+        type: "string",
+        secret: true,
+        description: "Matching private key (pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519).",
+    },
+
+    // --- add-ons
+    loadBalancerPool: {
+        type: "string",
+        description: "MetalLB address pool: first-last (192.168.1.225-192.168.1.234) or a CIDR, inside nodeSubnet.",
+    },
+    cni: { type: "string", default: "flannel", description: "Pod network: flannel or calico." },
+    flannelBackend: { type: "string", default: "vxlan", description: "flannel backend: vxlan, or host-gw when all nodes share one L2 network." },
+    metallb: { type: "boolean", default: true, description: "Install MetalLB (L2) for LoadBalancer Services." },
+    ingressController: {
+        type: "string",
+        default: "ingress-nginx",
+        description: "Ingress controller: ingress-nginx (retired upstream in March 2026), traefik, or none.",
+    },
+    ingressAddress: { type: "string", default: "", description: "Fixed LoadBalancer address for the ingress controller, from loadBalancerPool. Empty = any." },
+    internalIngress: { type: "boolean", default: false, description: "A second, internal ingress-nginx controller with its own class (seed 001)." },
+    internalIngressAddress: { type: "string", default: "", description: "Fixed LoadBalancer address of the internal controller. Empty = any." },
+    nfs: { type: "boolean", default: true, description: "Install the NFS subdir provisioner as the default StorageClass." },
+    nfsServer: { type: "string", default: "", description: "NFS server address or name (required when nfs is on)." },
+    nfsPath: { type: "string", default: "", description: "Exported path on the NFS server (required when nfs is on)." },
+    nfsReclaimPolicy: { type: "string", default: "Retain", description: "Reclaim policy of the StorageClass: Retain (keeps data) or Delete." },
+    nfsArchiveOnDelete: { type: "boolean", default: true, description: "Archive (rename) a deleted volume's folder instead of removing it." },
+    nfsMountOptions: {
+        type: "string[]",
+        default: ["nfsvers=4.1"],
+        description: "NFS mount options; add 'soft' and 'timeo=...' so a dead server does not hang nodes (seed 001).",
+    },
+} as const satisfies Record<string, ConfigKey>;
+
+export type ConfigKeyName = keyof typeof configKeys;
+
+/** The full key as written in a stack file, e.g. `k8s-vsphere-lab:workers`. */
+export function fullKey(key: string): string {
+    return key.includes(":") ? key : `${projectName}:${key}`;
+}
+
+/** The vSphere provider's own keys, read from the `vsphere:` namespace. */
+export const vsphereProviderKeys = {
+    server: "vsphere:vsphereServer",
+    user: "vsphere:user",
+    password: "vsphere:password",
+    allowUnverifiedSsl: "vsphere:allowUnverifiedSsl",
+} as const;
