@@ -1,0 +1,75 @@
+import * as YAML from "yaml";
+
+/** What a node's guest learns at first boot through VMware's guestinfo cloud-init datasource. */
+export interface CloudInitArgs {
+    readonly hostname: string;
+    readonly address: string;
+    readonly prefixLength: number;
+    readonly gateway: string;
+    readonly dnsServers: readonly string[];
+    readonly searchDomains: readonly string[];
+    /** The NIC's name in the guest; the single vmxnet3 NIC is renamed to it so keepalived can rely on it. */
+    readonly interfaceName: string;
+    readonly adminUser: string;
+    readonly sshPublicKey: string;
+}
+
+/**
+ * `guestinfo.metadata`: instance id, hostname and a netplan v2 network config with the static
+ * address. The instance id is the hostname, so a re-cloned VM runs cloud-init again.
+ */
+export function renderCloudInitMetadata(args: CloudInitArgs): string {
+    return YAML.stringify({
+        "instance-id": args.hostname,
+        "local-hostname": args.hostname,
+        network: {
+            version: 2,
+            ethernets: {
+                [args.interfaceName]: {
+                    // One NIC per VM: match it whatever the kernel called it, then give it the configured name.
+                    match: { name: "e*" },
+                    "set-name": args.interfaceName,
+                    dhcp4: false,
+                    addresses: [`${args.address}/${args.prefixLength}`],
+                    routes: [{ to: "default", via: args.gateway }],
+                    nameservers: { addresses: [...args.dnsServers], search: [...args.searchDomains] },
+                },
+            },
+        },
+    });
+}
+
+/** `guestinfo.userdata`: the admin user with the SSH key and passwordless sudo, key-only SSH. */
+export function renderCloudInitUserdata(args: CloudInitArgs): string {
+    const config = {
+        hostname: args.hostname,
+        manage_etc_hosts: true,
+        ssh_pwauth: false,
+        disable_root: true,
+        users: [
+            {
+                name: args.adminUser,
+                gecos: "k8s-vsphere-lab admin",
+                shell: "/bin/bash",
+                groups: ["sudo"],
+                sudo: "ALL=(ALL) NOPASSWD:ALL",
+                lock_passwd: true,
+                ssh_authorized_keys: [args.sshPublicKey],
+            },
+        ],
+        // Swap is turned off by node-prepare.sh; a template without swap just makes that a no-op.
+        package_update: false,
+    };
+    return `#cloud-config\n${YAML.stringify(config)}`;
+}
+
+/** The VM's extraConfig entries that hand metadata and userdata to cloud-init (base64, as VMware expects). */
+export function cloudInitExtraConfig(args: CloudInitArgs): Record<string, string> {
+    const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+    return {
+        "guestinfo.metadata": base64(renderCloudInitMetadata(args)),
+        "guestinfo.metadata.encoding": "base64",
+        "guestinfo.userdata": base64(renderCloudInitUserdata(args)),
+        "guestinfo.userdata.encoding": "base64",
+    };
+}

@@ -1,0 +1,10 @@
+// The program: read and validate the stack config, build the lab, export what a user needs.
+import { loadLabConfig } from "./components/config";
+import { KubernetesLab } from "./components/lab";
+
+const lab = new KubernetesLab("lab", { config: loadLabConfig() });
+
+/** Every node: name, role and address. */
+export const nodes = lab.nodes;
+/** The Kubernetes API through the HA virtual IP. */
+export const apiEndpoint = lab.apiEndpoint;
