@@ -1,0 +1,34 @@
+/**
+ * Evaluates the real program (index.ts) under mocks with a given stack config, the way
+ * `pulumi up` would run it, and returns what it registered.
+ */
+import { installMocks, MockRecorder, settled } from "./pulumiMocks";
+import { RawStackConfig, useStackConfig } from "./stackConfig";
+
+/** Runs index.ts once; resolves to the recorder with every registration, or rejects with the program's error. */
+export async function evaluateProgram(config: RawStackConfig): Promise<{ recorder: MockRecorder; exports: Record<string, unknown> }> {
+    const recorder = installMocks();
+    recorder.clear();
+    useStackConfig(config);
+    const indexPath = require.resolve("../../index");
+    delete require.cache[indexPath];
+    const exports = require(indexPath) as Record<string, unknown>;
+    await settled();
+    return { recorder, exports };
+}
+
+/** Runs index.ts expecting a config error; returns the error and what was registered before it. */
+export async function evaluateProgramError(config: RawStackConfig): Promise<{ error: Error; recorder: MockRecorder }> {
+    const recorder = installMocks();
+    recorder.clear();
+    useStackConfig(config);
+    const indexPath = require.resolve("../../index");
+    delete require.cache[indexPath];
+    try {
+        require(indexPath);
+    } catch (error) {
+        await settled();
+        return { error: error as Error, recorder };
+    }
+    throw new Error("the program accepted the config; expected a config error");
+}

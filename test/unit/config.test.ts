@@ -1,0 +1,245 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { LabConfigError, parseLabConfig } from "../../components/config";
+import { evaluateProgramError } from "../helpers/program";
+import { installMocks, promiseOf } from "../helpers/pulumiMocks";
+import { labConfigWith, mapConfigSource } from "../helpers/stackConfig";
+
+installMocks();
+
+const lab = (changes: Record<string, unknown> = {}) => parseLabConfig(mapConfigSource(labConfigWith(changes)));
+
+const controlPlanes = [
+    { name: "k8s-control01", address: "192.168.1.200" },
+    { name: "k8s-control02", address: "192.168.1.201" },
+    { name: "k8s-control03", address: "192.168.1.202" },
+];
+const workers = [
+    { name: "k8s-worker01", address: "192.168.1.210" },
+    { name: "k8s-worker02", address: "192.168.1.211" },
+    { name: "k8s-worker03", address: "192.168.1.212" },
+];
+
+/**
+ * Each rule: a config change, the key the error must name, and a phrase of its fix. The program
+ * (index.ts) is evaluated for real: it must refuse the config before registering any resource.
+ */
+const rules: { rule: string; changes: Record<string, unknown>; key: string; fix: RegExp }[] = [
+    {
+        rule: "duplicate node names",
+        changes: { workers: [...workers.slice(0, 2), { name: "k8s-worker01", address: "192.168.1.212" }] },
+        key: "k8s-vsphere-lab:workers[2].name",
+        fix: /also used by k8s-vsphere-lab:workers\[0\]/,
+    },
+    {
+        rule: "duplicate node addresses",
+        changes: { workers: [...workers.slice(0, 2), { name: "k8s-worker03", address: "192.168.1.200" }] },
+        key: "k8s-vsphere-lab:workers[2].address",
+        fix: /also used by k8s-vsphere-lab:controlPlanes\[0\]/,
+    },
+    {
+        rule: "node address outside the node subnet (the seed's 192.168.2.212 typo)",
+        changes: { workers: [...workers.slice(0, 2), { name: "k8s-worker03", address: "192.168.2.212" }] },
+        key: "k8s-vsphere-lab:workers[2].address",
+        fix: /outside nodeSubnet 192\.168\.1\.0\/24: use an address in it or widen nodeSubnet/,
+    },
+    {
+        rule: "the subnet's prefix length is config: a /25 excludes .200",
+        changes: { nodeSubnet: "192.168.1.0/25", loadBalancerPool: "192.168.1.100-192.168.1.110", ingressAddress: "192.168.1.100", apiVip: "192.168.1.90", gateway: "192.168.1.1" },
+        key: "k8s-vsphere-lab:controlPlanes[0].address",
+        fix: /outside nodeSubnet 192\.168\.1\.0\/25/,
+    },
+    {
+        rule: "VIP equal to a node address",
+        changes: { apiVip: "192.168.1.201" },
+        key: "k8s-vsphere-lab:apiVip",
+        fix: /address of k8s-vsphere-lab:controlPlanes\[1\]/,
+    },
+    {
+        rule: "VIP outside the subnet",
+        changes: { apiVip: "10.0.0.220" },
+        key: "k8s-vsphere-lab:apiVip",
+        fix: /outside nodeSubnet/,
+    },
+    {
+        rule: "LoadBalancer pool outside the subnet",
+        changes: { loadBalancerPool: "192.168.2.225-192.168.2.234", ingressAddress: "" },
+        key: "k8s-vsphere-lab:loadBalancerPool",
+        fix: /not inside nodeSubnet/,
+    },
+    {
+        rule: "LoadBalancer pool overlapping node addresses",
+        changes: { loadBalancerPool: "192.168.1.205-192.168.1.234" },
+        key: "k8s-vsphere-lab:loadBalancerPool",
+        fix: /contains node addresses 192\.168\.1\.210, 192\.168\.1\.211, 192\.168\.1\.212/,
+    },
+    {
+        rule: "LoadBalancer pool containing the VIP",
+        changes: { loadBalancerPool: "192.168.1.215-192.168.1.234" },
+        key: "k8s-vsphere-lab:loadBalancerPool",
+        fix: /contains apiVip 192\.168\.1\.220/,
+    },
+    {
+        rule: "pod and service CIDRs overlapping each other",
+        changes: { podSubnet: "10.96.0.0/16" },
+        key: "k8s-vsphere-lab:podSubnet",
+        fix: /overlaps k8s-vsphere-lab:serviceSubnet/,
+    },
+    {
+        rule: "pod CIDR overlapping the node subnet",
+        changes: { podSubnet: "192.168.0.0/16" },
+        key: "k8s-vsphere-lab:podSubnet",
+        fix: /overlaps nodeSubnet/,
+    },
+    {
+        rule: "service CIDR overlapping the node subnet",
+        changes: { serviceSubnet: "192.168.0.0/20" },
+        key: "k8s-vsphere-lab:serviceSubnet",
+        fix: /overlaps nodeSubnet/,
+    },
+    {
+        rule: "an even number of control planes",
+        changes: { controlPlanes: controlPlanes.slice(0, 2) },
+        key: "k8s-vsphere-lab:controlPlanes",
+        fix: /odd number \(1, 3 or 5\)/,
+    },
+    {
+        rule: "zero control planes",
+        changes: { controlPlanes: [] },
+        key: "k8s-vsphere-lab:controlPlanes",
+        fix: /has 0 nodes/,
+    },
+    {
+        rule: "memory under 2048 MB",
+        changes: { workerMemoryMb: 1024 },
+        key: "k8s-vsphere-lab:workers[0]",
+        fix: /1024 MB of memory: kubeadm's preflight needs at least 2048/,
+    },
+    {
+        rule: "memory under 2048 MB on one node's override",
+        changes: { controlPlanes: [{ ...controlPlanes[0], memoryMb: 1536 }, ...controlPlanes.slice(1)] },
+        key: "k8s-vsphere-lab:controlPlanes[0]",
+        fix: /1536 MB of memory/,
+    },
+    {
+        rule: "fewer than 2 vCPUs",
+        changes: { controlPlaneCpus: 1 },
+        key: "k8s-vsphere-lab:controlPlanes[0]",
+        fix: /1 vCPU: kubeadm's preflight needs at least 2/,
+    },
+    {
+        rule: "a Kubernetes version that is not 1.<minor>.<patch>",
+        changes: { kubernetesVersion: "v1.34" },
+        key: "k8s-vsphere-lab:kubernetesVersion",
+        fix: /is not 1\.<minor>\.<patch>/,
+    },
+    {
+        rule: "a hostname that is not an RFC 1123 label",
+        changes: { workers: [{ name: "K8s_Worker01", address: "192.168.1.210" }] },
+        key: "k8s-vsphere-lab:workers[0].name",
+        fix: /RFC 1123/,
+    },
+    {
+        rule: "a VRRP router id outside 1-255",
+        changes: { vrrpRouterId: 256 },
+        key: "k8s-vsphere-lab:vrrpRouterId",
+        fix: /outside 1-255/,
+    },
+    {
+        rule: "missing vCenter server",
+        changes: { "vsphere:vsphereServer": undefined },
+        key: "vsphere:vsphereServer",
+        fix: /pulumi config set vsphere:vsphereServer/,
+    },
+    {
+        rule: "missing vCenter password",
+        changes: { "vsphere:password": undefined },
+        key: "vsphere:password",
+        fix: /pulumi config set --secret vsphere:password/,
+    },
+    {
+        rule: "missing SSH private key",
+        changes: { sshPrivateKey: undefined },
+        key: "k8s-vsphere-lab:sshPrivateKey",
+        fix: /pulumi config set --secret sshPrivateKey/,
+    },
+    {
+        rule: "missing SSH public key",
+        changes: { sshPublicKey: undefined },
+        key: "k8s-vsphere-lab:sshPublicKey",
+        fix: /is not set/,
+    },
+    {
+        rule: "a misspelt key",
+        changes: { workerMemoryMB: 4096 },
+        key: "k8s-vsphere-lab:workerMemoryMB",
+        fix: /not a key of this program/,
+    },
+];
+
+describe("bad config is refused before any resource exists", () => {
+    for (const { rule, changes, key, fix } of rules) {
+        test(`refuses ${rule}, naming ${key}`, async () => {
+            const { error, recorder } = await evaluateProgramError(labConfigWith(changes));
+            assert.ok(error instanceof LabConfigError, `expected LabConfigError, got ${error}`);
+            const problem = error.problems.find((p) => p.startsWith(key));
+            assert.ok(problem, `no problem names ${key}; got:\n${error.message}`);
+            assert.match(problem, fix);
+            assert.equal(recorder.resources.length, 0, "no resource may be registered for a bad config");
+        });
+    }
+});
+
+test("every problem is reported at once, not just the first", () => {
+    assert.throws(
+        () => lab({ vrrpRouterId: 0, kubernetesVersion: "latest", podSubnet: "10.96.0.0/16" }),
+        (error: LabConfigError) => error.problems.length === 3,
+    );
+});
+
+test("the lab stack file is valid and matches seed 000", () => {
+    const cfg = lab();
+    assert.deepEqual(
+        cfg.controlPlanes.map((n) => [n.name, n.address, n.cpus, n.memoryMb]),
+        controlPlanes.map((n) => [n.name, n.address, 2, 2048]),
+    );
+    assert.deepEqual(
+        cfg.workers.map((n) => [n.name, n.address, n.cpus, n.memoryMb]),
+        workers.map((n) => [n.name, n.address, 2, 4096]),
+    );
+    assert.equal(cfg.apiEndpoint.vip, "192.168.1.220");
+    assert.equal(cfg.apiEndpoint.host, "k8s.lab.example");
+    assert.equal(cfg.apiEndpoint.port, 443);
+    assert.deepEqual(cfg.addons.metallb.addressPool, { first: "192.168.1.225", last: "192.168.1.234" });
+    assert.equal(cfg.kubernetes.podSubnet, "10.244.0.0/16");
+    assert.equal(cfg.kubernetes.serviceSubnet, "10.96.0.0/12");
+    assert.equal(cfg.kubernetes.minorVersion, "1.34");
+});
+
+test("the parsed config is immutable", () => {
+    const cfg = lab();
+    assert.throws(() => ((cfg.workers as any[]).push({})));
+    assert.throws(() => {
+        (cfg.apiEndpoint as any).port = 6443;
+    });
+});
+
+test("vCenter password and SSH private key are read as secrets", async () => {
+    const cfg = lab();
+    assert.equal(await pulumi.isSecret(cfg.vsphere.password), true);
+    assert.equal(await pulumi.isSecret(cfg.ssh.privateKey), true);
+    assert.match(await promiseOf(cfg.ssh.privateKey), /^<secret /);
+});
+
+test("control planes reserve memory only when reserveControlPlaneMemory is on", () => {
+    assert.ok(lab().controlPlanes.every((n) => !n.reserveMemory));
+    assert.ok(lab().workers.every((n) => n.reserveMemory));
+    assert.ok(lab({ reserveControlPlaneMemory: true }).controlPlanes.every((n) => n.reserveMemory));
+});
+
+test("one control plane and no workers is a valid lab", () => {
+    const cfg = lab({ controlPlanes: controlPlanes.slice(0, 1), workers: [] });
+    assert.equal(cfg.controlPlanes.length, 1);
+    assert.equal(cfg.workers.length, 0);
+});
