@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Joins this node to the cluster with `kubeadm join --config`, as a worker or as a further control
+# plane (stacked etcd). Run join-credentials-refresh.sh on the first control plane just before.
+# Runs as root: sudo -n env NODE_NAME=... JOIN_ROLE=... bash -s  (this script on stdin).
+#
+# Environment:
+#   NODE_NAME               the node's name, for progress lines                   (required)
+#   JOIN_ROLE               control-plane | worker; must match the staged config  (required)
+#   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
+# Staged files (root-only, 0600):
+#   /etc/k8s-lab/kubeadm-join.yaml   JoinConfiguration (renderKubeadmJoinConfig; holds the bootstrap
+#                                    token and, for control planes, the certificate key)
+# Writes: /var/log/k8s-lab/kubeadm-join.log (0600), /var/lib/k8s-lab/kubeadm-join.done once joined.
+# Stdout: progress lines only. Idempotent: a joined node prints "already joined".
+# A node whose earlier join stopped half way (kubelet.conf without the done marker) is reset with
+# `kubeadm reset --force` (which also takes a half-added etcd member out) and joined again.
+set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) fails the caller too
+
+readonly JOIN_CONFIG=/etc/k8s-lab/kubeadm-join.yaml
+readonly LOG_DIR=/var/log/k8s-lab
+readonly STATE_DIR=/var/lib/k8s-lab
+readonly DONE_MARKER="${STATE_DIR}/kubeadm-join.done"
+
+log() { echo "[${NODE_NAME:-node}] $*"; }
+fail() {
+    echo "[${NODE_NAME:-node}] error: $*" >&2
+    exit 1
+}
+
+redact_secrets() {
+    sed -E -e 's/[a-z0-9]{6}\.[a-z0-9]{16}/<redacted-token>/g' -e 's/[0-9a-fA-F]{64}/<redacted-key>/g'
+}
+
+# run_logged LOG_NAME COMMAND...: output to a root-only log; on failure its redacted tail on stderr.
+run_logged() {
+    local log_file="${LOG_DIR}/$1.log"
+    shift
+    install -d -m 0700 "$LOG_DIR"
+    (umask 077 && echo "=== $(date -Is) $*" >>"$log_file")
+    if ! "$@" >>"$log_file" 2>&1; then
+        echo "[${NODE_NAME:-node}] error: '${*:1:2}' failed; last lines of ${log_file} (secrets redacted):" >&2
+        tail -n 25 "$log_file" | redact_secrets >&2
+        return 1
+    fi
+}
+
+# join_config_role FILE: prints control-plane when the JoinConfiguration has a controlPlane
+# section (a top-level key in the YAML renderKubeadmJoinConfig writes), else worker.
+join_config_role() {
+    if grep -q '^controlPlane:' "$1"; then
+        echo control-plane
+    else
+        echo worker
+    fi
+}
+
+main() {
+    : "${NODE_NAME:?NODE_NAME is required}"
+    : "${JOIN_ROLE:?JOIN_ROLE is required (control-plane or worker)}"
+    case "$JOIN_ROLE" in
+        control-plane | worker) ;;
+        *) fail "JOIN_ROLE must be control-plane or worker, not ${JOIN_ROLE}" ;;
+    esac
+    [ "$(id -u)" = 0 ] || fail "run as root (sudo)"
+
+    if [ -f "$DONE_MARKER" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
+        log "already joined"
+        exit 0
+    fi
+    [ -s "$JOIN_CONFIG" ] || fail "${JOIN_CONFIG} is missing or empty: stage it before running this script"
+    local staged_role
+    staged_role="$(join_config_role "$JOIN_CONFIG")"
+    [ "$staged_role" = "$JOIN_ROLE" ] || fail "JOIN_ROLE is ${JOIN_ROLE} but ${JOIN_CONFIG} is a ${staged_role} join"
+
+    if [ -f /etc/kubernetes/kubelet.conf ]; then
+        log "an earlier kubeadm join did not finish: resetting this node before trying again"
+        run_logged kubeadm-join kubeadm reset --force
+    fi
+    log "joining the cluster as ${JOIN_ROLE} (log: ${LOG_DIR}/kubeadm-join.log)"
+    run_logged kubeadm-join kubeadm join --config "$JOIN_CONFIG"
+    install -d -m 0700 "$STATE_DIR"
+    touch "$DONE_MARKER"
+    log "joined as ${JOIN_ROLE}"
+}
+
+if [ "${K8S_LAB_FUNCTIONS_ONLY:-}" != 1 ]; then
+    main "$@"
+fi

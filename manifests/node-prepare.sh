@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# Prepares an Ubuntu 24.04 node for kubeadm: swap off, kernel modules and sysctls, containerd with
+# the systemd cgroup driver, kubelet/kubeadm/kubectl pinned from pkgs.k8s.io, nfs-common on
+# workers, and the flannel VXLAN checksum-offload fix for VMware vmxnet3 NICs.
+# Runs as root: sudo -n env NODE_NAME=... NODE_ROLE=... KUBERNETES_VERSION=... bash -s  (stdin).
+#
+# Environment:
+#   NODE_NAME           the node's name, for progress lines                       (required)
+#   NODE_ROLE           control-plane | worker                                    (required)
+#   KUBERNETES_VERSION  patch version to install and hold, e.g. 1.33.4           (required)
+#   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
+# Staged files: none. Secrets: none.
+# Idempotent: a re-run on a prepared node changes nothing, restarts nothing and succeeds.
+#
+# containerd comes from Ubuntu's own `containerd` package (main archive): security updates from
+# Ubuntu, no third-party apt repository or key, and runc/CNI wiring that Ubuntu tests. Its config
+# is containerd's default plus two edits, made for whichever config version the installed
+# containerd writes (1.x: version 2, 2.x: version 3) and verified with `containerd config dump`.
+set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) fails the caller too
+
+readonly CONTAINERD_CONFIG=/etc/containerd/config.toml
+readonly CONTAINERD_CONFIG_MARKER="# Managed by k8s-vsphere-lab node-prepare.sh: containerd's default config, SystemdCgroup = true, kubeadm's sandbox image."
+readonly KUBERNETES_KEYRING=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
+readonly KUBERNETES_APT_LIST=/etc/apt/sources.list.d/kubernetes.list
+readonly FLANNEL_UDEV_RULE=/etc/udev/rules.d/90-flannel-vxlan-tx-checksum-off.rules
+
+log() { echo "[${NODE_NAME:-node}] $*"; }
+fail() {
+    echo "[${NODE_NAME:-node}] error: $*" >&2
+    exit 1
+}
+
+# --- containerd config.toml editing (pure functions on files: tested against sample configs) ---
+
+# Prints the config version of a containerd config.toml (2 when the file does not say: 1.x's default).
+containerd_config_version() {
+    local version
+    version="$(sed -nE '/^version[[:space:]]*=[[:space:]]*[0-9]+[[:space:]]*$/{s/[^0-9]//g;p;q}' "$1")"
+    echo "${version:-2}"
+}
+
+# Prints the table holding the runc options for a config version.
+runc_options_table() {
+    case "$1" in
+        2) echo 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options' ;;
+        3) echo "plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options" ;;
+        *) fail "containerd config version $1 is not supported (expected 2 or 3)" ;;
+    esac
+}
+
+# Prints "<table> <key>" naming the CRI sandbox (pause) image for a config version.
+sandbox_image_setting() {
+    case "$1" in
+        2) echo 'plugins."io.containerd.grpc.v1.cri" sandbox_image' ;;
+        3) echo "plugins.'io.containerd.cri.v1.images'.pinned_images sandbox" ;;
+        *) fail "containerd config version $1 is not supported (expected 2 or 3)" ;;
+    esac
+}
+
+# set_toml_key FILE TABLE KEY VALUE: sets KEY = VALUE (VALUE is TOML: true, "text") inside
+# [TABLE]: replaces the key where it is, adds it at the end of the table when the table lacks it
+# (containerd 2.0/2.1 defaults omit SystemdCgroup), appends the table when the file lacks it.
+# Headers are compared without blanks and quotes, so '...' and "..." spellings both match.
+set_toml_key() {
+    local file="$1" table="$2" key="$3" value="$4" edited
+    edited="$(mktemp)"
+    awk -v table="$table" -v key="$key" -v value="$value" '
+        function bare(text) { gsub(/[[:space:]"\047]/, "", text); return text }
+        function indent_of(text) { match(text, /^[[:space:]]*/); return substr(text, 1, RLENGTH) }
+        function flush_blanks() { printf "%s", blanks; blanks = "" }
+        BEGIN { target = bare("[" table "]") }
+        /^[[:space:]]*$/ { blanks = blanks $0 "\n"; next }
+        /^[[:space:]]*\[/ {
+            if (inside && !done) { print key_indent key " = " value; done = 1 }
+            flush_blanks()
+            inside = (bare($0) == target)
+            if (inside) { key_indent = indent_of($0) "  " }
+            print; next
+        }
+        inside && !done && $0 ~ ("^[[:space:]]*" key "[[:space:]]*=") {
+            flush_blanks()
+            print indent_of($0) key " = " value; done = 1; next
+        }
+        { flush_blanks(); print }
+        END {
+            if (inside && !done) { print key_indent key " = " value; done = 1 }
+            flush_blanks()
+            if (!done) { print ""; print "[" table "]"; print "  " key " = " value }
+        }
+    ' "$file" >"$edited"
+    cat "$edited" >"$file"
+    rm -f "$edited"
+}
+
+# toml_key_value FILE TABLE KEY: prints the raw value of KEY inside [TABLE], or nothing.
+toml_key_value() {
+    awk -v table="$2" -v key="$3" '
+        function bare(text) { gsub(/[[:space:]"\047]/, "", text); return text }
+        BEGIN { target = bare("[" table "]") }
+        /^[[:space:]]*\[/ { inside = (bare($0) == target); next }
+        inside && $0 ~ ("^[[:space:]]*" key "[[:space:]]*=") {
+            sub(/^[^=]*=[[:space:]]*/, ""); sub(/[[:space:]]+$/, ""); print; exit
+        }
+    ' "$1"
+}
+
+# configure_containerd_file FILE SANDBOX_IMAGE: the two edits kubeadm needs, for FILE's version.
+configure_containerd_file() {
+    local file="$1" sandbox_image="$2" version setting
+    version="$(containerd_config_version "$file")"
+    set_toml_key "$file" "$(runc_options_table "$version")" SystemdCgroup true
+    setting="$(sandbox_image_setting "$version")"
+    set_toml_key "$file" "${setting% *}" "${setting##* }" "\"${sandbox_image}\""
+}
+
+# containerd_dump_has_systemd_cgroup FILE: whether a `containerd config dump` output enables it.
+containerd_dump_has_systemd_cgroup() {
+    local version
+    version="$(containerd_config_version "$1")"
+    [ "$(toml_key_value "$1" "$(runc_options_table "$version")" SystemdCgroup)" = true ]
+}
+
+# --- node steps ---
+
+# write_if_changed PATH MODE: writes stdin to PATH when it differs; succeeds only if it wrote.
+write_if_changed() {
+    local path="$1" mode="$2" staged
+    staged="$(mktemp)"
+    cat >"$staged"
+    if [ -f "$path" ] && cmp -s "$staged" "$path"; then
+        rm -f "$staged"
+        return 1
+    fi
+    install -D -m "$mode" "$staged" "$path"
+    rm -f "$staged"
+}
+
+apt_get() {
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -y -q "$@"
+}
+
+package_installed() {
+    # shellcheck disable=SC2016 # ${Status} is dpkg-query's field, not a shell variable
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+wait_for_cloud_init() {
+    command -v cloud-init >/dev/null || return 0
+    log "waiting for cloud-init to finish"
+    local status=0
+    cloud-init status --wait >/dev/null || status=$?
+    case "$status" in
+        0) ;;
+        2) log "warning: cloud-init finished with recoverable errors (see: cloud-init status --long)" ;;
+        *) fail "cloud-init failed (exit $status): see /var/log/cloud-init-output.log" ;;
+    esac
+}
+
+disable_swap() {
+    if [ -n "$(swapon --show --noheadings)" ]; then
+        log "turning swap off"
+        swapoff -a
+    fi
+    if grep -Eq '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab; then
+        log "disabling swap entries in /etc/fstab"
+        sed -Ei '/^[^#].*[[:space:]]swap[[:space:]]/s/^/# disabled by k8s-vsphere-lab: /' /etc/fstab
+    else
+        log "swap is off"
+    fi
+}
+
+load_kernel_modules() {
+    if printf 'overlay\nbr_netfilter\n' | write_if_changed /etc/modules-load.d/k8s-lab.conf 0644; then
+        log "kernel modules overlay, br_netfilter: loaded at boot from /etc/modules-load.d/k8s-lab.conf"
+    fi
+    modprobe overlay
+    modprobe br_netfilter
+    log "kernel modules overlay, br_netfilter loaded"
+}
+
+apply_sysctls() {
+    if write_if_changed /etc/sysctl.d/99-k8s-lab.conf 0644 <<'EOF'; then
+# Written by k8s-vsphere-lab node-prepare.sh: bridged pod traffic through iptables, IPv4 routing.
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1
+EOF
+        log "sysctls written to /etc/sysctl.d/99-k8s-lab.conf"
+    fi
+    sysctl -q -p /etc/sysctl.d/99-k8s-lab.conf
+    local name
+    for name in net.bridge.bridge-nf-call-iptables net.ipv4.ip_forward; do
+        [ "$(sysctl -n "$name")" = 1 ] || fail "sysctl $name is not 1 after applying /etc/sysctl.d/99-k8s-lab.conf"
+    done
+    log "sysctls bridge-nf-call-iptables and ip_forward are 1"
+}
+
+install_base_packages() {
+    local wanted=(ca-certificates curl gpg containerd conntrack socat ethtool)
+    if [ "$NODE_ROLE" = worker ]; then
+        wanted+=(nfs-common)
+    fi
+    local missing=() package
+    for package in "${wanted[@]}"; do
+        package_installed "$package" || missing+=("$package")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        log "base packages present: ${wanted[*]}"
+        return 0
+    fi
+    log "installing ${missing[*]}"
+    apt_get update
+    apt_get install --no-install-recommends "${missing[@]}"
+}
+
+add_kubernetes_repository() {
+    local minor="${KUBERNETES_VERSION%.*}"
+    local url="https://pkgs.k8s.io/core:/stable:/v${minor}/deb/"
+    if [ ! -s "$KUBERNETES_KEYRING" ]; then
+        log "fetching the pkgs.k8s.io signing key"
+        local key
+        key="$(mktemp)"
+        curl -fsSL --retry 5 "${url}Release.key" | gpg --dearmor --batch --yes -o "$key"
+        install -D -m 0644 "$key" "$KUBERNETES_KEYRING"
+        rm -f "$key"
+    fi
+    if echo "deb [signed-by=${KUBERNETES_KEYRING}] ${url} /" | write_if_changed "$KUBERNETES_APT_LIST" 0644; then
+        log "apt repository pkgs.k8s.io v${minor} added"
+    else
+        log "apt repository pkgs.k8s.io v${minor} present"
+    fi
+}
+
+installed_version() {
+    # shellcheck disable=SC2016 # ${Version} is dpkg-query's field, not a shell variable
+    dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true
+}
+
+install_kubernetes_packages() {
+    local packages=(kubelet kubeadm kubectl) package up_to_date=1
+    for package in "${packages[@]}"; do
+        [[ "$(installed_version "$package")" == "${KUBERNETES_VERSION}-"* ]] || up_to_date=0
+    done
+    if [ "$up_to_date" = 1 ]; then
+        log "kubelet, kubeadm, kubectl ${KUBERNETES_VERSION} present"
+    else
+        local current
+        current="$(installed_version kubeadm)"
+        if [ -n "$current" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
+            fail "kubeadm ${current} is installed on a node in a cluster: moving it to ${KUBERNETES_VERSION} needs 'kubeadm upgrade', not this script"
+        fi
+        apt_get update
+        local apt_version
+        apt_version="$(apt-cache madison kubeadm | awk -F'|' -v want="${KUBERNETES_VERSION}-" '
+            { version = $2; gsub(/[[:space:]]/, "", version) }
+            index(version, want) == 1 { print version; exit }')"
+        [ -n "$apt_version" ] || fail "kubeadm ${KUBERNETES_VERSION} is not in the pkgs.k8s.io v${KUBERNETES_VERSION%.*} repository"
+        log "installing kubelet, kubeadm, kubectl ${apt_version}"
+        apt_get install --no-install-recommends --allow-change-held-packages \
+            "kubelet=${apt_version}" "kubeadm=${apt_version}" "kubectl=${apt_version}"
+    fi
+    apt-mark hold "${packages[@]}" >/dev/null
+    log "kubelet, kubeadm, kubectl held at ${KUBERNETES_VERSION}"
+    systemctl enable -q kubelet
+}
+
+configure_containerd() {
+    local sandbox_image candidate
+    sandbox_image="$(kubeadm config images list --kubernetes-version "v${KUBERNETES_VERSION}" 2>/dev/null | grep '/pause:' | head -n 1)"
+    [ -n "$sandbox_image" ] || fail "kubeadm did not name a pause image for v${KUBERNETES_VERSION}"
+    candidate="$(mktemp)"
+    if [ -f "$CONTAINERD_CONFIG" ] && grep -qxF "$CONTAINERD_CONFIG_MARKER" "$CONTAINERD_CONFIG"; then
+        cp "$CONTAINERD_CONFIG" "$candidate"
+    else
+        log "writing containerd's default config"
+        { echo "$CONTAINERD_CONFIG_MARKER"; containerd config default; } >"$candidate"
+    fi
+    configure_containerd_file "$candidate" "$sandbox_image"
+    if write_if_changed "$CONTAINERD_CONFIG" 0644 <"$candidate"; then
+        log "containerd config: SystemdCgroup = true, sandbox image ${sandbox_image} (config version $(containerd_config_version "$candidate")); restarting containerd"
+        systemctl restart containerd
+    else
+        log "containerd config unchanged"
+    fi
+    rm -f "$candidate"
+    systemctl enable -q --now containerd
+
+    # A TOML edit on the wrong table is silently ignored by containerd: check what it really reads.
+    local dump
+    dump="$(mktemp)"
+    containerd config dump >"$dump"
+    if ! containerd_dump_has_systemd_cgroup "$dump"; then
+        rm -f "$dump"
+        fail "containerd does not read SystemdCgroup = true from ${CONTAINERD_CONFIG} (containerd config dump): the kubelet's systemd cgroup driver would not match"
+    fi
+    rm -f "$dump"
+    log "containerd verified: runc uses the systemd cgroup driver"
+}
+
+# flannel's VXLAN device on VMware vmxnet3 NICs sends packets with bad checksums when tx checksum
+# offload is on (flannel-io/flannel#1279, flannel's troubleshooting guide): pod traffic across
+# nodes and to services is dropped. udev turns it off each time flannel creates flannel.1.
+install_flannel_offload_fix() {
+    if write_if_changed "$FLANNEL_UDEV_RULE" 0644 <<'EOF'; then
+# Written by k8s-vsphere-lab node-prepare.sh: flannel VXLAN over vmxnet3 needs tx checksum offload off.
+SUBSYSTEM=="net", ACTION=="add|change|move", ENV{INTERFACE}=="flannel.1", RUN+="/usr/sbin/ethtool -K flannel.1 tx-checksum-ip-generic off"
+EOF
+        log "udev rule ${FLANNEL_UDEV_RULE} installed"
+        udevadm control --reload-rules
+    else
+        log "flannel.1 checksum-offload udev rule present"
+    fi
+    if ip link show flannel.1 >/dev/null 2>&1 && ethtool -k flannel.1 | grep -q '^tx-checksum-ip-generic: on'; then
+        log "turning tx checksum offload off on flannel.1"
+        ethtool -K flannel.1 tx-checksum-ip-generic off
+    fi
+}
+
+main() {
+    : "${NODE_NAME:?NODE_NAME is required}"
+    : "${NODE_ROLE:?NODE_ROLE is required (control-plane or worker)}"
+    : "${KUBERNETES_VERSION:?KUBERNETES_VERSION is required, e.g. 1.33.4}"
+    case "$NODE_ROLE" in
+        control-plane | worker) ;;
+        *) fail "NODE_ROLE must be control-plane or worker, not ${NODE_ROLE}" ;;
+    esac
+    [[ "$KUBERNETES_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "KUBERNETES_VERSION must look like 1.33.4, not ${KUBERNETES_VERSION}"
+    [ "$(id -u)" = 0 ] || fail "run as root (sudo)"
+
+    log "preparing ${NODE_ROLE} node for Kubernetes ${KUBERNETES_VERSION}"
+    wait_for_cloud_init
+    disable_swap
+    load_kernel_modules
+    apply_sysctls
+    install_base_packages
+    add_kubernetes_repository
+    install_kubernetes_packages
+    configure_containerd
+    install_flannel_offload_fix
+    log "node prepared"
+}
+
+if [ "${K8S_LAB_FUNCTIONS_ONLY:-}" != 1 ]; then
+    main "$@"
+fi

@@ -1,0 +1,337 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync, SpawnSyncReturns } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { manifestPath, projectRoot } from "../../components/render/manifests";
+import { renderKubeadmInitConfig, renderKubeadmJoinConfig } from "../../components/render/kubeadm";
+import { requireTool, runTool } from "../helpers/tools";
+
+// Every script under manifests/, whoever wrote it: the rules below hold for all of them.
+const scriptNames = fs
+    .readdirSync(path.join(projectRoot, "manifests"))
+    .filter((name) => name.endsWith(".sh"))
+    .sort();
+
+function scriptText(name: string): string {
+    return fs.readFileSync(manifestPath(name), "utf8");
+}
+
+/** The leading comment block after the shebang: where a script documents its interface. */
+function headerComment(text: string): string {
+    const lines = text.split("\n").slice(1);
+    const end = lines.findIndex((line) => !line.startsWith("#"));
+    return lines.slice(0, end === -1 ? lines.length : end).join("\n");
+}
+
+/** Script lines without comments (whole-line ones), for checks on what the script does. */
+function codeLines(text: string): string[] {
+    return text.split("\n").filter((line) => !/^\s*#/.test(line));
+}
+
+/**
+ * Runs one function of a manifests/ script in bash. The scripts define their functions and only
+ * call main when K8S_LAB_FUNCTIONS_ONLY is not 1, so a test can load them without side effects.
+ */
+function runScriptFunction(script: string, fn: string, args: string[], input?: string): SpawnSyncReturns<string> {
+    return spawnSync("bash", ["-c", 'K8S_LAB_FUNCTIONS_ONLY=1; source "$0"; "$@"', manifestPath(script), fn, ...args], {
+        encoding: "utf8",
+        input,
+        timeout: 30_000,
+    });
+}
+
+function tempDir(): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), "k8s-lab-scripts-"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules for every script
+// ---------------------------------------------------------------------------------------------
+
+test("manifests/ holds the node scripts", () => {
+    for (const name of [
+        "node-prepare.sh",
+        "kubeadm-init.sh",
+        "read-cluster-credentials.sh",
+        "join-credentials-refresh.sh",
+        "kubeadm-join.sh",
+        "node-remove.sh",
+        "node-reset.sh",
+    ]) {
+        assert.ok(scriptNames.includes(name), `manifests/${name} is missing`);
+    }
+});
+
+test("every manifests script passes shellcheck at style severity", () => {
+    requireTool("shellcheck");
+    const failures = scriptNames.flatMap((name) => {
+        const result = runTool("shellcheck", ["--severity=style", "--shell=bash", manifestPath(name)]);
+        return result.status === 0 ? [] : [`${name}:\n${result.stdout}${result.stderr}`];
+    });
+    assert.deepEqual(failures, []);
+});
+
+test("every manifests script parses with bash -n", () => {
+    const failures = scriptNames.flatMap((name) => {
+        const result = spawnSync("bash", ["-n", manifestPath(name)], { encoding: "utf8" });
+        return result.status === 0 ? [] : [`${name}: ${result.stderr}`];
+    });
+    assert.deepEqual(failures, []);
+});
+
+test("every manifests script starts with the bash shebang and set -euo pipefail", () => {
+    for (const name of scriptNames) {
+        const text = scriptText(name);
+        assert.equal(text.split("\n")[0], "#!/usr/bin/env bash", `${name}: first line`);
+        const firstStatement = codeLines(text.split("\n").slice(1).join("\n")).find((line) => line.trim() !== "");
+        assert.equal(firstStatement, "set -euo pipefail", `${name}: first statement`);
+    }
+});
+
+test("no manifests script uses eval or sources a file", () => {
+    for (const name of scriptNames) {
+        for (const line of codeLines(scriptText(name))) {
+            assert.doesNotMatch(line, /(^|[\s;&|(])eval(\s|$)/, `${name} uses eval: ${line}`);
+            assert.doesNotMatch(line, /(^|[;&|]|\bthen|\bdo|\belse)\s*(source|\.)\s+\S/, `${name} sources a file: ${line}`);
+        }
+    }
+});
+
+test("every environment variable a manifests script reads is documented in its header", () => {
+    for (const name of scriptNames) {
+        const text = scriptText(name);
+        const header = headerComment(text);
+        // ${NAME:?...}, ${NAME:-...}, ${NAME-...}, ${NAME:=...}: how the scripts read their environment.
+        const readVariables = new Set([...text.matchAll(/\$\{([A-Z][A-Z0-9_]*):?[-?=]/g)].map((match) => match[1]));
+        for (const variable of readVariables) {
+            // An entry of its own: "#   NAME   what it is   (required|default ...)".
+            assert.match(header, new RegExp(`^#\\s+${variable}\\s`, "m"), `${name} reads ${variable} without a line for it in its header`);
+        }
+        if (readVariables.size > 0) {
+            assert.match(header, /Environment:/, `${name} reads its environment but has no Environment: section`);
+        }
+    }
+});
+
+// ---------------------------------------------------------------------------------------------
+// node-prepare.sh: containerd config.toml edits, on containerd 1.x and 2.x default configs
+// (test/fixtures/containerd-1.x-config-default.toml is the verbatim `containerd config default`
+// of Debian's containerd 1.6.20; the 2.x one is a trimmed containerd 2.1 default).
+// ---------------------------------------------------------------------------------------------
+
+const RUNC_OPTIONS_V2 = `plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options`;
+const RUNC_OPTIONS_V3 = `plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options`;
+const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
+
+function bareHeader(line: string): string {
+    return line.replace(/[\s"']/g, "");
+}
+
+/** The key = value lines of one TOML table, read independently of the script's awk. */
+function tableEntries(text: string, table: string): Map<string, string> | undefined {
+    const lines = text.split("\n");
+    const start = lines.findIndex((line) => line.trim().startsWith("[") && bareHeader(line) === bareHeader(`[${table}]`));
+    if (start === -1) {
+        return undefined;
+    }
+    const entries = new Map<string, string>();
+    for (const line of lines.slice(start + 1)) {
+        if (line.trim().startsWith("[")) {
+            break;
+        }
+        const match = /^\s*([A-Za-z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+        if (match) {
+            entries.set(match[1], match[2]);
+        }
+    }
+    return entries;
+}
+
+function configureContainerdCopy(fixture: string): { before: string; after: string; file: string } {
+    const file = path.join(tempDir(), "config.toml");
+    fs.copyFileSync(path.join(projectRoot, "test", "fixtures", fixture), file);
+    const before = fs.readFileSync(file, "utf8");
+    const result = runScriptFunction("node-prepare.sh", "configure_containerd_file", [file, PAUSE_IMAGE]);
+    assert.equal(result.status, 0, result.stderr);
+    return { before, after: fs.readFileSync(file, "utf8"), file };
+}
+
+function changedLines(before: string, after: string): string[] {
+    const old = new Set(before.split("\n"));
+    return after.split("\n").filter((line) => !old.has(line));
+}
+
+test("containerd 1.x config (version 2): SystemdCgroup = true lands in the grpc.v1.cri runc options", () => {
+    const { before, after } = configureContainerdCopy("containerd-1.x-config-default.toml");
+    assert.equal(tableEntries(before, RUNC_OPTIONS_V2)?.get("SystemdCgroup"), "false");
+    assert.equal(tableEntries(after, RUNC_OPTIONS_V2)?.get("SystemdCgroup"), "true");
+    assert.equal(tableEntries(after, `plugins."io.containerd.grpc.v1.cri"`)?.get("sandbox_image"), `"${PAUSE_IMAGE}"`);
+    // Only those two lines change: the old v1 option `systemd_cgroup` stays false, nothing else moves.
+    assert.deepEqual(changedLines(before, after).map((line) => line.trim()), [
+        `sandbox_image = "${PAUSE_IMAGE}"`,
+        "SystemdCgroup = true",
+    ]);
+    assert.equal(after.split("\n").length, before.split("\n").length);
+});
+
+test("containerd 2.x config (version 3): SystemdCgroup = true is added to the cri.v1.runtime runc options", () => {
+    const { before, after } = configureContainerdCopy("containerd-2.x-config-default.toml");
+    assert.equal(tableEntries(before, RUNC_OPTIONS_V3)?.has("SystemdCgroup"), false, "the 2.x fixture lacks the key");
+    assert.equal(tableEntries(after, RUNC_OPTIONS_V3)?.get("SystemdCgroup"), "true");
+    assert.equal(tableEntries(after, `plugins.'io.containerd.cri.v1.images'.pinned_images`)?.get("sandbox"), `"${PAUSE_IMAGE}"`);
+    assert.equal(tableEntries(after, RUNC_OPTIONS_V2), undefined, "no version 2 table in a version 3 file");
+    assert.deepEqual(changedLines(before, after).map((line) => line.trim()), [`sandbox = "${PAUSE_IMAGE}"`, "SystemdCgroup = true"]);
+});
+
+test("containerd config edits are idempotent", () => {
+    for (const fixture of ["containerd-1.x-config-default.toml", "containerd-2.x-config-default.toml"]) {
+        const { after, file } = configureContainerdCopy(fixture);
+        const again = runScriptFunction("node-prepare.sh", "configure_containerd_file", [file, PAUSE_IMAGE]);
+        assert.equal(again.status, 0, again.stderr);
+        assert.equal(fs.readFileSync(file, "utf8"), after, `${fixture}: a second run changed the file`);
+    }
+});
+
+test("containerd config without the runc options table gets the table appended", () => {
+    const file = path.join(tempDir(), "config.toml");
+    fs.writeFileSync(file, "version = 3\n\n[grpc]\n  address = '/run/containerd/containerd.sock'\n");
+    const result = runScriptFunction("node-prepare.sh", "set_toml_key", [file, RUNC_OPTIONS_V3, "SystemdCgroup", "true"]);
+    assert.equal(result.status, 0, result.stderr);
+    const text = fs.readFileSync(file, "utf8");
+    assert.equal(tableEntries(text, RUNC_OPTIONS_V3)?.get("SystemdCgroup"), "true");
+    assert.equal(tableEntries(text, "grpc")?.get("address"), "'/run/containerd/containerd.sock'");
+});
+
+test("the containerd verification accepts an edited config and rejects a default one", () => {
+    for (const fixture of ["containerd-1.x-config-default.toml", "containerd-2.x-config-default.toml"]) {
+        const { file } = configureContainerdCopy(fixture);
+        assert.equal(runScriptFunction("node-prepare.sh", "containerd_dump_has_systemd_cgroup", [file]).status, 0, `${fixture} edited`);
+        const untouched = path.join(projectRoot, "test", "fixtures", fixture);
+        assert.notEqual(runScriptFunction("node-prepare.sh", "containerd_dump_has_systemd_cgroup", [untouched]).status, 0, `${fixture} default`);
+    }
+});
+
+// ---------------------------------------------------------------------------------------------
+// join-credentials-refresh.sh: the token's public ID, read from the rendered init config
+// ---------------------------------------------------------------------------------------------
+
+const initArgs = {
+    nodeName: "k8s-control01",
+    advertiseAddress: "192.168.1.200",
+    controlPlaneEndpoint: "k8s.lab.example:443",
+    certSANs: ["192.168.1.220"],
+    kubernetesVersion: "1.33.4",
+    podSubnet: "10.244.0.0/16",
+    serviceSubnet: "10.96.0.0/12",
+    bootstrapToken: "abcdef.0123456789abcdef",
+    certificateKey: "0f".repeat(32),
+    controlPlaneTaint: true,
+};
+
+function tokenIdOf(initConfig: string): SpawnSyncReturns<string> {
+    const file = path.join(tempDir(), "kubeadm-init.yaml");
+    fs.writeFileSync(file, initConfig);
+    return runScriptFunction("join-credentials-refresh.sh", "bootstrap_token_id", [file]);
+}
+
+test("bootstrap_token_id prints only the public ID of the token in a rendered init config", () => {
+    const result = tokenIdOf(renderKubeadmInitConfig(initArgs));
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, "abcdef\n");
+    // A token of digits only is quoted by the YAML writer; the ID is still found.
+    const quoted = tokenIdOf(renderKubeadmInitConfig({ ...initArgs, bootstrapToken: "123456.1234567890123456" }));
+    assert.equal(quoted.stdout, "123456\n");
+    assert.doesNotMatch(quoted.stdout + quoted.stderr, /1234567890123456/);
+});
+
+test("bootstrap_token_id fails on a config without a bootstrap token", () => {
+    const withoutTokens = renderKubeadmInitConfig(initArgs).replace(/bootstrapTokens:[\s\S]*?certificateKey/, "certificateKey");
+    assert.doesNotMatch(withoutTokens, /token:/);
+    assert.notEqual(tokenIdOf(withoutTokens).status, 0);
+});
+
+// ---------------------------------------------------------------------------------------------
+// read-cluster-credentials.sh: the discovery CA hash
+// ---------------------------------------------------------------------------------------------
+
+function makeCa(dir: string, keyAlgorithm: string[]): string {
+    requireTool("openssl");
+    const key = path.join(dir, "ca.key");
+    const cert = path.join(dir, "ca.crt");
+    const made = runTool("openssl", [
+        "req", "-x509", "-newkey", ...keyAlgorithm, "-nodes", "-keyout", key, "-out", cert,
+        "-days", "1", "-subj", "/CN=kubernetes",
+    ]);
+    assert.equal(made.status, 0, made.stderr);
+    return cert;
+}
+
+test("ca_cert_hash is sha256 of the CA's DER public key, for RSA and ECDSA CAs", () => {
+    for (const algorithm of [["rsa:2048"], ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]]) {
+        const cert = makeCa(tempDir(), algorithm);
+        const publicKeyDer = new crypto.X509Certificate(fs.readFileSync(cert)).publicKey.export({ type: "spki", format: "der" });
+        const expected = `sha256:${crypto.createHash("sha256").update(publicKeyDer).digest("hex")}`;
+        const result = runScriptFunction("read-cluster-credentials.sh", "ca_cert_hash", [cert]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.equal(result.stdout, `${expected}\n`, `${algorithm[0]} CA`);
+    }
+});
+
+// ---------------------------------------------------------------------------------------------
+// kubeadm-join.sh, node-remove.sh and the shared log redaction
+// ---------------------------------------------------------------------------------------------
+
+test("join_config_role tells a control-plane join config from a worker one", () => {
+    const common = {
+        advertiseAddress: "192.168.1.211",
+        apiServerEndpoint: "k8s.lab.example:443",
+        bootstrapToken: "abcdef.0123456789abcdef",
+        caCertHash: `sha256:${"ab".repeat(32)}`,
+    };
+    const dir = tempDir();
+    const worker = path.join(dir, "worker.yaml");
+    const controlPlane = path.join(dir, "control-plane.yaml");
+    fs.writeFileSync(worker, renderKubeadmJoinConfig({ ...common, nodeName: "k8s-worker02" }));
+    fs.writeFileSync(
+        controlPlane,
+        renderKubeadmJoinConfig({ ...common, nodeName: "k8s-control02", controlPlane: { certificateKey: "0f".repeat(32), taint: true } }),
+    );
+    assert.equal(runScriptFunction("kubeadm-join.sh", "join_config_role", [worker]).stdout, "worker\n");
+    assert.equal(runScriptFunction("kubeadm-join.sh", "join_config_role", [controlPlane]).stdout, "control-plane\n");
+});
+
+test("etcd_member_id finds a member by name, or by peer URL when it never started", () => {
+    const members = [
+        "8e9e05c52164694d, started, k8s-control01, https://192.168.1.200:2380, https://192.168.1.200:2379, false",
+        "91bc3c398fb3c146, started, k8s-control02, https://192.168.1.201:2380, https://192.168.1.201:2379, false",
+        "fd422379fda50e48, unstarted, , https://192.168.1.202:2380, , true",
+        "",
+    ].join("\n");
+    const byName = runScriptFunction("node-remove.sh", "etcd_member_id", ["k8s-control02"], members);
+    assert.equal(byName.stdout, "91bc3c398fb3c146\n");
+    const byPeer = runScriptFunction("node-remove.sh", "etcd_member_id", ["k8s-control03", "192.168.1.202"], members);
+    assert.equal(byPeer.stdout, "fd422379fda50e48\n");
+    const absent = runScriptFunction("node-remove.sh", "etcd_member_id", ["k8s-control03"], members);
+    assert.equal(absent.status, 0);
+    assert.equal(absent.stdout, "");
+});
+
+test("redact_secrets hides bootstrap tokens and certificate keys in every script that logs kubeadm", () => {
+    const log = [
+        "[upload-certs] Using certificate key:",
+        "0f".repeat(32),
+        "kubeadm join k8s.lab.example:443 --token abcdef.0123456789abcdef \\",
+        "[kubelet-start] Starting the kubelet",
+        "",
+    ].join("\n");
+    for (const script of ["kubeadm-init.sh", "join-credentials-refresh.sh", "kubeadm-join.sh", "node-reset.sh"]) {
+        const result = runScriptFunction(script, "redact_secrets", [], log);
+        assert.equal(result.status, 0, result.stderr);
+        assert.doesNotMatch(result.stdout, /0f0f0f0f|0123456789abcdef/, script);
+        assert.match(result.stdout, /--token <redacted-token>/, script);
+        assert.match(result.stdout, /Starting the kubelet/, script);
+    }
+});
