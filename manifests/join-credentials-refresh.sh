@@ -18,7 +18,7 @@
 #                                    certificateKey are the secrets, handed to kubeadm as --config,
 #                                    so neither ever passes through the shell or a command line.
 #                                    Only the token's public ID is read here.
-# Writes: /var/log/k8s-lab/join-credentials.log (0600: kubeadm prints the token and key there).
+# Writes: /var/log/k8s-lab/join-credentials.log (0600: `kubeadm token create` prints the token there).
 # Stdout: progress lines only. Idempotent: a valid token and fresh certificates are left as they are
 #   (the certificates are uploaded again on every control-plane refresh: that is the refresh).
 set -euo pipefail
@@ -127,7 +127,7 @@ ensure_bootstrap_token() {
 upload_certificates() {
     log "uploading control-plane certificates for ${JOINING_NODE} (kubeadm-certs Secret, 2 h)"
     # certificateKey comes from the InitConfiguration in the file, so the joining node's key matches.
-    run_logged join-credentials kubeadm init phase upload-certs --upload-certs --config "$INIT_CONFIG"
+    run_logged join-credentials kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config "$INIT_CONFIG"
 }
 
 main() {

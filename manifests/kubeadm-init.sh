@@ -10,8 +10,8 @@
 #   /etc/k8s-lab/kubeadm-init.yaml   InitConfiguration + ClusterConfiguration + KubeletConfiguration
 #                                    (renderKubeadmInitConfig; holds the bootstrap token and the
 #                                    certificate key)
-# Writes: /var/log/k8s-lab/kubeadm-init.log (0600: kubeadm prints the token and certificate key
-#   there, never on stdout), /var/lib/k8s-lab/kubeadm-init.done once init has succeeded.
+# Writes: /var/log/k8s-lab/kubeadm-init.log (0600; kubeadm's output goes there, never to stdout,
+#   with token and key printing turned off), /var/lib/k8s-lab/kubeadm-init.done once init has succeeded.
 # Stdout: progress lines only. Idempotent: an initialised node prints "already initialised".
 # A node whose earlier init stopped half way (admin.conf without the done marker) is reset with
 # `kubeadm reset --force` and initialised again: no cluster can exist yet at that point.
@@ -65,7 +65,8 @@ main() {
     log "pulling control-plane images"
     run_logged kubeadm-init kubeadm config images pull --config "$INIT_CONFIG"
     log "running kubeadm init (log: ${LOG_DIR}/kubeadm-init.log)"
-    run_logged kubeadm-init kubeadm init --config "$INIT_CONFIG" --upload-certs
+    # --skip-*-print (allowed with --config) keep the token and the key out of even the root-only log.
+    run_logged kubeadm-init kubeadm init --config "$INIT_CONFIG" --upload-certs --skip-token-print --skip-certificate-key-print
     install -d -m 0700 "$STATE_DIR"
     touch "$DONE_MARKER"
     log "control plane initialised"
