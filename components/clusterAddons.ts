@@ -1,0 +1,213 @@
+import * as crypto from "crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { AddonsConfig } from "./config";
+import {
+    addonCharts,
+    addonNamespaces,
+    calicoValues,
+    ChartSource,
+    flannelValues,
+    HelmValues,
+    ingressNginxValues,
+    KubernetesObject,
+    metallbAddressPool,
+    metallbL2Advertisement,
+    metallbValues,
+    nfsProvisionerValues,
+    nfsStorageClassName,
+    privilegedPodSecurityLabels,
+    traefikValues,
+} from "./render/addonValues";
+
+/** Arguments of the cluster add-ons. */
+export interface ClusterAddonsArgs {
+    /** What to install and how (components/config.ts). */
+    readonly config: AddonsConfig;
+    /** Admin kubeconfig (secret), server = the VIP endpoint. */
+    readonly kubeconfig: pulumi.Input<string>;
+    /** The gate: the API answers through the VIP (an ApiServerReady resource). */
+    readonly apiReady: pulumi.Resource;
+    /** Every worker's join step; everything but the CNI waits for them. */
+    readonly workersJoined: readonly pulumi.Resource[];
+}
+
+/**
+ * The cluster's add-ons, installed through one Kubernetes provider built from the admin
+ * kubeconfig: the CNI right after the API answers, then (once every worker has joined) MetalLB
+ * with its address pool, the ingress controller(s) and the NFS StorageClass. Each one can be
+ * turned off in config.
+ */
+export class ClusterAddons extends pulumi.ComponentResource {
+    /** The provider every add-on is applied with. */
+    public readonly provider: k8s.Provider;
+    /** The ingress controller's fixed LoadBalancer address, when one is configured. */
+    public readonly ingressAddress: pulumi.Output<string | undefined>;
+    /** Name of the default StorageClass, when NFS storage is on. */
+    public readonly storageClass: pulumi.Output<string | undefined>;
+
+    constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("lab:index:ClusterAddons", name, {}, opts);
+        const cfg = args.config;
+
+        this.provider = new k8s.Provider(
+            `${name}-provider`,
+            {
+                kubeconfig: pulumi.secret(args.kubeconfig),
+                // Only a different cluster (a new CA) replaces the provider and with it every
+                // add-on; a re-read or rotated kubeconfig of the same cluster is an update.
+                clusterIdentifier: pulumi.unsecret(pulumi.output(args.kubeconfig).apply(clusterIdentifierOf)),
+                // After `pulumi destroy` has deleted the VMs, drop add-ons from state instead of failing.
+                deleteUnreachable: true,
+            },
+            { parent: this, dependsOn: [args.apiReady] },
+        );
+        const inCluster = (dependsOn: pulumi.Resource[]): pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions => ({
+            parent: this,
+            provider: this.provider,
+            dependsOn,
+        });
+        const namespace = (role: string, namespaceName: string, dependsOn: pulumi.Resource[], labels?: Record<string, string>) =>
+            new k8s.core.v1.Namespace(`${name}-${role}-namespace`, { metadata: { name: namespaceName, labels } }, inCluster(dependsOn));
+
+        // --- CNI: right after the API answers. Nodes stay NotReady and nothing else can start
+        // pods until it runs, so it must not wait for the workers (they join without it).
+        const cniGate = [args.apiReady];
+        let cni: pulumi.Resource;
+        if (cfg.cni === "flannel") {
+            const ns = namespace("flannel", addonNamespaces.flannel, cniGate, { ...privilegedPodSecurityLabels });
+            cni = chart(`${name}-flannel`, addonCharts.flannel, addonNamespaces.flannel, flannelValues(cfg), inCluster([...cniGate, ns]));
+        } else {
+            const ns = namespace("calico", addonNamespaces.tigeraOperator, cniGate);
+            // A Release: the operator creates calico-node itself; the chart's CRDs and Installation go in with Helm.
+            cni = release(`${name}-calico`, "calico", addonCharts.tigeraOperator, addonNamespaces.tigeraOperator, calicoValues(cfg), inCluster([...cniGate, ns]));
+        }
+
+        // Everything else: after the API, every worker join and the CNI (its pods need a network).
+        const addonGate = [args.apiReady, ...args.workersJoined, cni];
+
+        // --- MetalLB
+        let loadBalancerReady: pulumi.Resource[] = [];
+        if (cfg.metallb.enabled) {
+            const ns = namespace("metallb", addonNamespaces.metallb, addonGate, { ...privilegedPodSecurityLabels });
+            // helm.v4.Chart, not a Release: it applies every object itself and awaits each one,
+            // including the controller Deployment that serves the validating webhook and the
+            // webhook Service's endpoints; depending on the Chart (a remote component) waits for
+            // all of that. The pool and advertisement below are checked by that webhook, and the
+            // provider does not retry a webhook error, so they must not be sent any earlier.
+            const metallb = chart(`${name}-metallb`, addonCharts.metallb, addonNamespaces.metallb, metallbValues(), inCluster([...addonGate, ns]));
+            const pool = customResource(`${name}-metallb-pool`, metallbAddressPool(cfg), inCluster([...addonGate, metallb]));
+            const advertisement = customResource(`${name}-metallb-l2advertisement`, metallbL2Advertisement(), inCluster([...addonGate, metallb, pool]));
+            loadBalancerReady = [pool, advertisement];
+        }
+
+        // --- Ingress: its LoadBalancer Service gets an address only once the pool is announced.
+        const ingressGate = [...addonGate, ...loadBalancerReady];
+        if (cfg.ingress.controller === "ingress-nginx") {
+            const ns = namespace("ingress-nginx", addonNamespaces.ingressNginx, addonGate);
+            // A Release: the chart creates its admission webhook certificate with Helm hooks.
+            release(
+                `${name}-ingress-nginx`,
+                "ingress-nginx",
+                addonCharts.ingressNginx,
+                addonNamespaces.ingressNginx,
+                ingressNginxValues(cfg, { internal: false }),
+                inCluster([...ingressGate, ns]),
+            );
+            if (cfg.ingress.internal.enabled) {
+                release(
+                    `${name}-ingress-nginx-internal`,
+                    "ingress-nginx-internal",
+                    addonCharts.ingressNginx,
+                    addonNamespaces.ingressNginx,
+                    ingressNginxValues(cfg, { internal: true }),
+                    inCluster([...ingressGate, ns]),
+                );
+            }
+        } else if (cfg.ingress.controller === "traefik") {
+            const ns = namespace("traefik", addonNamespaces.traefik, addonGate);
+            release(`${name}-traefik`, "traefik", addonCharts.traefik, addonNamespaces.traefik, traefikValues(cfg), inCluster([...ingressGate, ns]));
+        }
+
+        // --- NFS storage
+        if (cfg.nfs.enabled) {
+            const ns = namespace("nfs", addonNamespaces.nfsProvisioner, addonGate);
+            chart(`${name}-nfs`, addonCharts.nfsProvisioner, addonNamespaces.nfsProvisioner, nfsProvisionerValues(cfg), inCluster([...addonGate, ns]));
+        }
+
+        this.ingressAddress = pulumi.output(cfg.ingress.controller === "none" ? undefined : cfg.ingress.address);
+        this.storageClass = pulumi.output(cfg.nfs.enabled ? nfsStorageClassName : undefined);
+        this.registerOutputs({ provider: this.provider, ingressAddress: this.ingressAddress, storageClass: this.storageClass });
+    }
+}
+
+/** A chart applied object by object (helm template + Pulumi's await on each object). */
+function chart(resourceName: string, source: ChartSource, namespace: string, values: HelmValues, opts: pulumi.ComponentResourceOptions): k8s.helm.v4.Chart {
+    return new k8s.helm.v4.Chart(
+        resourceName,
+        {
+            chart: source.chart,
+            version: source.version,
+            repositoryOpts: { repo: source.repo },
+            namespace,
+            values,
+        },
+        opts,
+    );
+}
+
+/** A Helm release (helm install: hooks run), awaited until its objects are ready. */
+function release(
+    resourceName: string,
+    releaseName: string,
+    source: ChartSource,
+    namespace: string,
+    values: HelmValues,
+    opts: pulumi.CustomResourceOptions,
+): k8s.helm.v3.Release {
+    return new k8s.helm.v3.Release(
+        resourceName,
+        {
+            name: releaseName,
+            chart: source.chart,
+            version: source.version,
+            repositoryOpts: { repo: source.repo },
+            namespace,
+            createNamespace: false,
+            values,
+            // A failed install leaves nothing half-made behind for the next `pulumi up`.
+            cleanupOnFail: true,
+        },
+        opts,
+    );
+}
+
+/** A custom resource from a manifests/ object. */
+function customResource(resourceName: string, object: KubernetesObject, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource {
+    return new k8s.apiextensions.CustomResource(
+        resourceName,
+        { apiVersion: object.apiVersion, kind: object.kind, metadata: object.metadata, spec: object.spec },
+        opts,
+    );
+}
+
+/**
+ * A stable identity of the cluster behind a kubeconfig: a hash of its current cluster's CA
+ * certificate. Client credentials and the server name may change; the CA changes only when the
+ * cluster is rebuilt. The CA certificate is public, so the hash is not a secret.
+ */
+export function clusterIdentifierOf(kubeconfig: string): string {
+    const config = (YAML.parse(kubeconfig) ?? {}) as {
+        "current-context"?: string;
+        contexts?: { name: string; context?: { cluster?: string } }[];
+        clusters?: { name: string; cluster?: { "certificate-authority-data"?: string } }[];
+    };
+    const context = config.contexts?.find((c) => c.name === config["current-context"]) ?? config.contexts?.[0];
+    const cluster = config.clusters?.find((c) => c.name === context?.context?.cluster) ?? config.clusters?.[0];
+    const caData = cluster?.cluster?.["certificate-authority-data"];
+    if (!caData) {
+        throw new Error("the admin kubeconfig has no certificate-authority-data for its current cluster: cannot identify the cluster");
+    }
+    return `cluster-ca-sha256-${crypto.createHash("sha256").update(caData.trim()).digest("hex").slice(0, 32)}`;
+}
