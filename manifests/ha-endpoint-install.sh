@@ -68,8 +68,9 @@ fi
 
 # 3. Validate the new configs before they replace the running ones.
 log "checking haproxy.cfg ..."
-if ! haproxy -c -q -f "$staged/haproxy.cfg"; then
-    echo "[${NODE_NAME}] error: haproxy rejects $staged/haproxy.cfg (see above); the running config is unchanged" >&2
+if ! haproxy_errors="$(haproxy -c -f "$staged/haproxy.cfg" 2>&1)"; then
+    echo "[${NODE_NAME}] error: haproxy rejects $staged/haproxy.cfg; the running config is unchanged:" >&2
+    echo "$haproxy_errors" >&2
     exit 1
 fi
 log "checking keepalived.conf ..."

@@ -12,7 +12,7 @@ import {
     renderHaproxyConfig,
     renderKeepalivedConfig,
 } from "../../components/render/haEndpoint";
-import { manifestPath } from "../../components/render/manifests";
+import { manifestPath, projectRoot } from "../../components/render/manifests";
 import { requireTool, runTool } from "../helpers/tools";
 
 /** A lab like the seed's: control planes from .200 up, VIP .220:443 (rendered only, never contacted). */
@@ -119,9 +119,15 @@ for (const count of controlPlaneCounts) {
     });
 }
 
-test("shellcheck passes check-haproxy.sh and ha-endpoint-install.sh", () => {
-    for (const script of ["check-haproxy.sh", "ha-endpoint-install.sh"]) {
-        const result = runTool("shellcheck", [manifestPath(script)]);
+test("shellcheck passes check-haproxy.sh, ha-endpoint-install.sh and the install-test sandbox", () => {
+    const sandbox = path.join(projectRoot, "test", "ha", "sandbox");
+    const scripts = [
+        manifestPath("check-haproxy.sh"),
+        manifestPath("ha-endpoint-install.sh"),
+        ...["run-install-sandbox.sh", "systemctl", "apt-get"].map((name) => path.join(sandbox, name)),
+    ];
+    for (const script of scripts) {
+        const result = runTool("shellcheck", [script]);
         assert.equal(result.status, 0, `shellcheck ${script}:\n${result.stdout}${result.stderr}`);
     }
 });
