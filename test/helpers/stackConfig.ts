@@ -15,6 +15,8 @@ import { projectRoot } from "../../components/render/manifests";
 export interface RawStackConfig {
     readonly values: Record<string, string>;
     readonly secretKeys: readonly string[];
+    /** Secret keys the stack file does not set (placeholders stand in; `pulumi up` will need them). */
+    readonly missingSecretKeys?: readonly string[];
 }
 
 /** Every secret key the program reads; a plan supplies a placeholder for each one a stack file lacks. */
@@ -48,13 +50,15 @@ export function readStackConfig(stack: string, dir: string = projectRoot): RawSt
             values[name] = typeof value === "string" ? value : JSON.stringify(value);
         }
     }
+    const missingSecretKeys: string[] = [];
     for (const key of secretConfigKeys) {
         if (!(key in values)) {
             values[key] = secretPlaceholder(key);
+            missingSecretKeys.push(key);
         }
         secretKeys.add(key);
     }
-    return { values, secretKeys: [...secretKeys] };
+    return { values, secretKeys: [...secretKeys], missingSecretKeys };
 }
 
 /** A ConfigSource over plain maps (what parseLabConfig reads in tests). */

@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { LabConfigError, parseLabConfig } from "../../components/config";
+import { projectRoot } from "../../components/render/manifests";
+import { parseArguments, PlanResult, runPlan } from "../../scripts/plan";
+import { secretRedactor } from "../../scripts/plan/files";
+import { fullGraphEdges } from "../../scripts/plan/graph";
+import { isAncestorOrSelf, PlanModel } from "../../scripts/plan/model";
+import { estimateTimeline } from "../../scripts/plan/timeline";
+import { secretValues } from "../helpers/pulumiMocks";
+import { labConfigWith, mapConfigSource, secretPlaceholder } from "../helpers/stackConfig";
+
+const labNodes = ["k8s-control01", "k8s-control02", "k8s-control03", "k8s-worker01", "k8s-worker02", "k8s-worker03"];
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-test-"));
+let plan: PlanResult;
+let model: PlanModel;
+
+before(async () => {
+    plan = await runPlan({ stack: "lab", outDir: path.join(workDir, "lab") });
+    model = plan.artifacts.model;
+});
+after(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+const read = (relative: string) => fs.readFileSync(path.join(plan.outDir, relative), "utf8");
+const allFiles = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+
+/** resources.txt rows with their tree parent (the nearest row above that is less indented). */
+function treeRows(text: string): { type: string; name: string; parent?: { type: string; name: string } }[] {
+    const rows: { depth: number; type: string; name: string; parent?: { type: string; name: string } }[] = [];
+    for (const line of text.split("\n").filter((l) => l.startsWith(" +   "))) {
+        const body = line.slice(5);
+        const depth = body.search(/[a-z]/);
+        const [type, name, plan] = body.slice(depth).split(/\s+/);
+        assert.equal(plan, "create", line);
+        const parent = [...rows].reverse().find((r) => r.depth < depth);
+        rows.push({ depth, type, name, parent });
+    }
+    return rows;
+}
+
+test("resources.txt lists every VM under its NodeVm component, under the lab, under the stack", () => {
+    const rows = treeRows(read("resources.txt"));
+    assert.deepEqual(rows[0], { depth: 0, type: "pulumi:pulumi:Stack", name: "k8s-vsphere-lab-lab", parent: undefined });
+    for (const node of labNodes) {
+        const vm = rows.find((r) => r.name === `${node}-vm`);
+        assert.ok(vm, `no row for ${node}-vm`);
+        assert.equal(vm.type, "vsphere:index:VirtualMachine");
+        assert.deepEqual({ type: vm.parent?.type, name: vm.parent?.name }, { type: "lab:index:NodeVm", name: node });
+        const component = rows.find((r) => r.type === "lab:index:NodeVm" && r.name === node)!;
+        assert.deepEqual(component.parent && { type: component.parent.type, name: component.parent.name }, { type: "lab:index:KubernetesLab", name: "lab" });
+    }
+    assert.equal(rows.length, model.resources.length + 1, "one row per registered resource plus the stack");
+    assert.match(read("resources.txt"), new RegExp(`\\+ ${rows.length} to create`));
+});
+
+test("graph.mmd is a flowchart with a subgraph per component and an arrow for every recorded dependency", () => {
+    const mermaid = read("graph.mmd");
+    const lines = mermaid.trimEnd().split("\n");
+    assert.equal(lines[0], "flowchart TB");
+    const components = model.resources.filter((r) => !r.isStep);
+    const subgraphs = lines.filter((l) => /^\s*subgraph \w+\["/.test(l));
+    assert.equal(subgraphs.length, components.length);
+    assert.equal(lines.filter((l) => l.trim() === "end").length, subgraphs.length, "every subgraph is closed");
+    for (const component of components) {
+        assert.ok(subgraphs.some((l) => l.includes(`${component.type.split(":").pop()} ${component.name}"]`)), `no subgraph for ${component.name}`);
+    }
+    const declared = new Set(lines.map((l) => /^\s*(?:subgraph )?([A-Za-z0-9_]+)[[({]/.exec(l)?.[1]).filter(Boolean));
+    const arrows = lines.filter((l) => l.includes("-->")).map((l) => l.trim().split(" --> "));
+    for (const [from, to] of arrows) {
+        assert.ok(declared.has(from) && declared.has(to), `arrow ${from} --> ${to} names an undeclared node`);
+    }
+    assert.ok(arrows.some(([from, to]) => from === "r_lab_vsphere" && to === "r_k8s_control01_vm"), "the provider -> VM dependency is drawn");
+
+    // Every dependency the engine would see is drawn: from it (or a component holding it) to the
+    // dependent (or a component holding it), unless the tree itself implies it.
+    const edges = fullGraphEdges(model);
+    for (const dependent of model.resources) {
+        for (const dependency of dependent.waitsFor) {
+            if (isAncestorOrSelf(dependency, dependent) || isAncestorOrSelf(dependent, dependency)) continue;
+            const drawn = edges.some((e) => isAncestorOrSelf(e.from, dependency) && isAncestorOrSelf(e.to, dependent));
+            assert.ok(drawn, `${dependency.name} -> ${dependent.name} is not drawn`);
+        }
+    }
+    assert.equal(arrows.length, edges.length);
+});
+
+test("graph.dot is a Graphviz digraph with a cluster per component", () => {
+    const dot = read("graph.dot");
+    assert.match(dot, /^\/\/.*\ndigraph plan \{\n/);
+    assert.equal((dot.match(/\{/g) ?? []).length, (dot.match(/\}/g) ?? []).length, "braces balance");
+    assert.equal((dot.match(/subgraph cluster_/g) ?? []).length, model.resources.filter((r) => !r.isStep).length);
+    assert.match(dot, /r_lab_vsphere -> r_k8s_control01_vm;/);
+});
+
+test("files/ holds every staged file and streamed script of the program, as rendered, per node", () => {
+    const redact = secretRedactor(model);
+    const commands = model.resources.filter((r) => r.type === "command:remote:Command" && typeof r.record.inputs.stdin === "string");
+    let checked = 0;
+    for (const command of commands) {
+        const { create, stdin } = command.record.inputs;
+        const staged = /\/dev\/stdin\s+(\/\S+)\s*$/.exec(create ?? "");
+        const isScript = /\bbash -s\s*$/.test(create ?? "");
+        if (!staged && !isScript) continue;
+        assert.ok(command.node, `${command.name} runs on no known node`);
+        const nodeDir = path.join(plan.outDir, "files", command.node.name);
+        const found = allFiles(nodeDir).filter((file) => fs.readFileSync(file, "utf8") === redact(stdin));
+        assert.ok(found.length > 0, `${command.name}'s stdin is not in files/${command.node.name}/`);
+        if (staged) {
+            assert.ok(found.some((f) => f.endsWith(path.join(command.node!.name, staged[1]))), `${command.name} not at its node path ${staged[1]}`);
+        } else {
+            const manifest = fs.readdirSync(path.join(projectRoot, "manifests")).find((m) => fs.readFileSync(path.join(projectRoot, "manifests", m), "utf8") === stdin);
+            assert.ok(manifest, `${command.name} streams a script that is not a manifests/ file`);
+            assert.ok(found.some((f) => f.endsWith(path.join("scripts", manifest))), `${command.name} not named after ${manifest}`);
+        }
+        checked++;
+    }
+    // The VMs alone deliver nothing; once the program stages files, every node with commands has a folder.
+    for (const node of new Set(commands.map((c) => c.node?.name))) {
+        assert.ok(fs.existsSync(path.join(plan.outDir, "files", node!, "commands.txt")), `no commands.txt for ${node}`);
+    }
+    assert.equal(checked > 0, commands.length > 0);
+});
+
+test("files/cluster holds the values of every Helm release and every Kubernetes object", () => {
+    for (const resource of model.resources) {
+        if (resource.kind.kind === "chart") {
+            assert.ok(fs.existsSync(path.join(plan.outDir, "files/cluster/helm", `${resource.name}.values.yaml`)), `no values for ${resource.name}`);
+        } else if (resource.kind.kind === "manifest") {
+            assert.ok(fs.existsSync(path.join(plan.outDir, "files/cluster/manifests", `${resource.name}.yaml`)), `no manifest for ${resource.name}`);
+        }
+    }
+});
+
+test("the timeline's critical path is a chain of dependencies, positive and no longer than the serial sum", () => {
+    const { timeline } = plan.artifacts;
+    assert.ok(timeline.totalSeconds > 0);
+    assert.ok(timeline.totalSeconds <= timeline.serialSeconds);
+    for (let i = 1; i < timeline.criticalPath.length; i++) {
+        const { step, start } = timeline.criticalPath[i];
+        const previous = timeline.criticalPath[i - 1];
+        assert.ok(step.waitsFor.includes(previous.step), `${step.name} does not wait for ${previous.step.name}`);
+        assert.equal(start, previous.finish);
+    }
+    assert.equal(timeline.criticalPath.at(-1)!.finish, timeline.totalSeconds);
+    assert.match(read("timeline.txt"), /Estimated total \(critical path, \d+ steps\): \d+:\d\d/);
+    assert.match(read("timeline.txt"), /serial sum\): \d+:\d\d/);
+});
+
+test("--duration overrides change the estimate; an unknown step is refused", () => {
+    const args = parseArguments(["--stack", "lab", "--duration", "clone=1000"]);
+    assert.deepEqual(args.durations, { clone: 1000 });
+    const slower = estimateTimeline(model, args.durations);
+    assert.equal(slower.totalSeconds, plan.artifacts.timeline.totalSeconds + 910, "every node's VM clone is on the way");
+    assert.throws(() => parseArguments(["--duration", "coffee=5"]), /--duration coffee=5: write <step>=<seconds> with a step among clone, /);
+});
+
+test("a refused config fails the plan with the config error pulumi up shows, and writes nothing", async () => {
+    const bad = labConfigWith({ controlPlanes: [{ name: "k8s-control01", address: "192.168.1.200" }, { name: "k8s-control02", address: "192.168.1.201" }] });
+    const expected = (() => {
+        try {
+            parseLabConfig(mapConfigSource(bad));
+        } catch (error) {
+            return error as Error;
+        }
+        throw new Error("the config was accepted");
+    })();
+    const outDir = path.join(workDir, "refused");
+    await assert.rejects(runPlan({ stack: "lab", outDir, config: bad }), (error: Error) => {
+        assert.ok(error instanceof LabConfigError);
+        assert.equal(error.message, expected.message);
+        assert.match(error.message, /controlPlanes has 2 nodes/);
+        return true;
+    });
+    assert.equal(fs.existsSync(outDir), false);
+});
+
+test("no secret reaches the plan: stack ciphertext and generated secrets appear only as placeholders", async () => {
+    const ciphertext = "v1:c2VjcmV0LWNpcGhlcnRleHQtbmV2ZXItZGVjcnlwdGVk";
+    const stackDir = path.join(workDir, "stacks");
+    fs.mkdirSync(stackDir);
+    const labFile = fs.readFileSync(path.join(projectRoot, "Pulumi.lab.yaml"), "utf8");
+    fs.writeFileSync(path.join(stackDir, "Pulumi.sealed.yaml"), labFile.replace("config:\n", `config:\n  vsphere:password:\n    secure: ${ciphertext}\n`));
+    const sealed = await runPlan({ stack: "sealed", stackDir, outDir: path.join(workDir, "sealed") });
+
+    const generated = sealed.artifacts.model.resources
+        .filter((r) => r.type.startsWith("random:"))
+        .flatMap((r) => Object.entries(r.record.outputs).filter(([field]) => !(field in r.record.inputs)).map(([, value]) => value).filter((v): v is string => typeof v === "string" && v.length >= 4));
+    const outputs = allFiles(sealed.outDir).map((file) => ({ file, text: fs.readFileSync(file, "utf8") }));
+    for (const { file, text } of [...outputs, { file: "summary", text: sealed.summary }]) {
+        assert.ok(!text.includes(ciphertext), `${file} holds the stack's ciphertext`);
+        for (const value of generated) assert.ok(!text.includes(value), `${file} holds a generated secret value`);
+    }
+    // What the program sends as secret reaches files only through the placeholders.
+    const secretTexts = sealed.artifacts.model.resources.flatMap((r) => secretValues(r.record.wireInputs));
+    assert.ok(secretTexts.includes(secretPlaceholder("vsphere:password")), "the provider got the password placeholder");
+    if (generated.length > 0) {
+        assert.ok(outputs.some(({ text }) => /<secret [\w.-]+ generated by pulumi up>/.test(text)), "generated secrets show as named placeholders");
+    }
+    assert.match(sealed.summary, /pulumi up will need: pulumi config set --secret k8s-vsphere-lab:sshPrivateKey$/m);
+    assert.doesNotMatch(sealed.summary, /--secret vsphere:password/, "the stack file sets the password");
+});
