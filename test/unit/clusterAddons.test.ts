@@ -1,0 +1,295 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { ClusterAddons, clusterIdentifierOf } from "../../components/clusterAddons";
+import { parseLabConfig } from "../../components/config";
+import { addonCharts } from "../../components/render/addonValues";
+import { installMocks, mockKubeconfig, plainValues, promiseOf, RecordedResource, secretValues, settled } from "../helpers/pulumiMocks";
+import { labConfigWith, mapConfigSource } from "../helpers/stackConfig";
+
+const recorder = installMocks();
+
+const chartType = "kubernetes:helm.sh/v4:Chart";
+const releaseType = "kubernetes:helm.sh/v3:Release";
+const providerType = "pulumi:providers:kubernetes";
+const workerNames = ["join-k8s-worker01", "join-k8s-worker02", "join-k8s-worker03"];
+const clientKey = "TU9DSy1DTElFTlQtS0VZ"; // client-key-data of mockKubeconfig
+
+interface Evaluation {
+    readonly addons: ClusterAddons;
+    readonly resources: RecordedResource[];
+    readonly apiReady: RecordedResource;
+    readonly workerJoins: RecordedResource[];
+    /** The add-ons' own resources (children of the component), by name. */
+    readonly named: (name: string) => RecordedResource;
+    /** Names of the component's own resources. */
+    readonly names: Set<string>;
+}
+
+/** Builds ClusterAddons for the lab config with changes, with stand-ins for ApiServerReady and the worker joins. */
+async function evaluate(changes: Record<string, unknown> = {}): Promise<Evaluation> {
+    recorder.clear();
+    const config = parseLabConfig(mapConfigSource(labConfigWith(changes)));
+    const apiReady = new random.RandomId("api-server-ready", { byteLength: 4 });
+    const workersJoined = workerNames.map((name) => new random.RandomId(name, { byteLength: 4 }));
+    const addons = new ClusterAddons("addons", {
+        config: config.addons,
+        kubeconfig: pulumi.secret(mockKubeconfig),
+        apiReady,
+        workersJoined,
+    });
+    await settled();
+    const resources = [...recorder.resources];
+    const component = resources.find((r) => r.type === "lab:index:ClusterAddons")!;
+    const own = resources.filter((r) => r.parent === component.urn);
+    const named = (name: string) => {
+        const found = own.find((r) => r.name === name);
+        assert.ok(found, `no add-on resource ${name}; have ${own.map((r) => r.name).join(", ")}`);
+        return found;
+    };
+    return {
+        addons,
+        resources,
+        apiReady: resources.find((r) => r.name === "api-server-ready")!,
+        workerJoins: workerNames.map((name) => resources.find((r) => r.name === name)!),
+        named,
+        names: new Set(own.map((r) => r.name)),
+    };
+}
+
+/**
+ * True when `dependent` waits for `dependency` through declared dependencies (dependsOn and the
+ * Outputs it was given), followed transitively. Never through the parent: sharing the
+ * ClusterAddons parent must not count as waiting, or the CNI would seem to wait for the workers.
+ */
+function waitsFor(evaluation: Evaluation, dependent: RecordedResource, dependency: RecordedResource): boolean {
+    const byUrn = new Map(evaluation.resources.map((r) => [r.urn, r]));
+    const seen = new Set<string>();
+    const stack = [...dependent.dependencies];
+    while (stack.length > 0) {
+        const urn = stack.pop()!;
+        if (urn === dependency.urn) return true;
+        if (seen.has(urn)) continue;
+        seen.add(urn);
+        stack.push(...(byUrn.get(urn)?.dependencies ?? []));
+    }
+    return false;
+}
+
+const cniNames = (cni: "flannel" | "calico") => [`addons-${cni}-namespace`, `addons-${cni}`];
+const without = (names: Set<string>, removed: string[]) => new Set([...names].filter((n) => !removed.includes(n)));
+
+test("the lab config installs flannel, MetalLB with its pool and advertisement, ingress-nginx and NFS through one provider", async () => {
+    const e = await evaluate();
+    assert.deepEqual(
+        [...e.names].sort(),
+        [
+            "addons-flannel",
+            "addons-flannel-namespace",
+            "addons-ingress-nginx",
+            "addons-ingress-nginx-namespace",
+            "addons-metallb",
+            "addons-metallb-l2advertisement",
+            "addons-metallb-namespace",
+            "addons-metallb-pool",
+            "addons-nfs",
+            "addons-nfs-namespace",
+            "addons-provider",
+        ],
+    );
+    const provider = e.named("addons-provider");
+    for (const name of e.names) {
+        if (name === "addons-provider") continue;
+        assert.ok(e.named(name).provider.startsWith(`${provider.urn}::`), `${name} uses provider ${e.named(name).provider}`);
+    }
+});
+
+test("every add-on and the provider wait for ApiServerReady", async () => {
+    const e = await evaluate({ internalIngress: true });
+    for (const name of e.names) {
+        assert.ok(e.named(name).dependencies.includes(e.apiReady.urn), `${name} does not depend on ApiServerReady`);
+    }
+});
+
+test("everything but the CNI waits for every worker join; the CNI does not", async () => {
+    for (const cni of ["flannel", "calico"] as const) {
+        const e = await evaluate({ cni, internalIngress: true });
+        for (const name of e.names) {
+            if (name === "addons-provider") continue;
+            for (const join of e.workerJoins) {
+                const waits = waitsFor(e, e.named(name), join);
+                if (cniNames(cni).includes(name)) {
+                    assert.equal(waits, false, `${name} (the CNI) waits for ${join.name}`);
+                } else {
+                    assert.equal(waits, true, `${name} does not wait for ${join.name}`);
+                }
+            }
+        }
+    }
+});
+
+test("everything but the CNI waits for the CNI", async () => {
+    const e = await evaluate();
+    for (const name of without(e.names, [...cniNames("flannel"), "addons-provider"])) {
+        assert.ok(waitsFor(e, e.named(name), e.named("addons-flannel")), `${name} does not wait for flannel`);
+    }
+});
+
+test("charts and releases are pinned to the versions and repositories of VERSIONS.md", async () => {
+    const pinned = (r: RecordedResource) => ({ chart: r.inputs.chart, version: r.inputs.version, repo: r.inputs.repositoryOpts?.repo });
+    const e = await evaluate({ internalIngress: true });
+    assert.deepEqual(pinned(e.named("addons-flannel")), { chart: "flannel", version: "v0.28.9", repo: "https://flannel-io.github.io/flannel/" });
+    assert.deepEqual(pinned(e.named("addons-metallb")), { chart: "metallb", version: "0.16.1", repo: "https://metallb.github.io/metallb" });
+    for (const name of ["addons-ingress-nginx", "addons-ingress-nginx-internal"]) {
+        assert.deepEqual(pinned(e.named(name)), { chart: "ingress-nginx", version: "4.15.1", repo: "https://kubernetes.github.io/ingress-nginx" });
+    }
+    assert.deepEqual(pinned(e.named("addons-nfs")), {
+        chart: "nfs-subdir-external-provisioner",
+        version: "4.0.18",
+        repo: "https://kubernetes-sigs.github.io/nfs-subdir-external-provisioner/",
+    });
+    const calico = await evaluate({ cni: "calico" });
+    assert.deepEqual(pinned(calico.named("addons-calico")), { chart: "tigera-operator", version: "v3.32.1", repo: "https://docs.tigera.io/calico/charts" });
+    const traefik = await evaluate({ ingressController: "traefik" });
+    assert.deepEqual(pinned(traefik.named("addons-traefik")), { chart: "traefik", version: "41.3.0", repo: "https://traefik.github.io/charts" });
+    assert.equal(Object.keys(addonCharts).length, 6, "every pinned chart is checked above");
+});
+
+test("MetalLB deploys as a Chart (awaits every object) in a privileged namespace; ingress-nginx, traefik and calico as Releases", async () => {
+    const e = await evaluate();
+    assert.equal(e.named("addons-metallb").type, chartType);
+    assert.equal(e.named("addons-metallb").inputs.namespace, "metallb-system");
+    assert.equal(e.named("addons-ingress-nginx").type, releaseType);
+    const namespace = e.named("addons-metallb-namespace").inputs.metadata;
+    assert.equal(namespace.name, "metallb-system");
+    assert.equal(namespace.labels["pod-security.kubernetes.io/enforce"], "privileged");
+    assert.equal(e.named("addons-flannel-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
+    assert.equal((await evaluate({ cni: "calico" })).named("addons-calico").type, releaseType);
+    assert.equal((await evaluate({ ingressController: "traefik" })).named("addons-traefik").type, releaseType);
+});
+
+test("the MetalLB pool and L2Advertisement wait for the MetalLB chart, and the advertisement names the pool", async () => {
+    const e = await evaluate();
+    const chart = e.named("addons-metallb");
+    const pool = e.named("addons-metallb-pool");
+    const advertisement = e.named("addons-metallb-l2advertisement");
+    assert.ok(pool.dependencies.includes(chart.urn));
+    assert.ok(advertisement.dependencies.includes(chart.urn));
+    assert.equal(pool.type, "kubernetes:metallb.io/v1beta1:IPAddressPool");
+    assert.deepEqual(pool.inputs.spec.addresses, ["192.168.1.225-192.168.1.234"]);
+    assert.equal(advertisement.type, "kubernetes:metallb.io/v1beta1:L2Advertisement");
+    assert.deepEqual(advertisement.inputs.spec.ipAddressPools, [pool.inputs.metadata.name]);
+});
+
+test("the ingress controller waits for the announced pool (its Service needs an address)", async () => {
+    for (const [changes, release] of [
+        [{}, "addons-ingress-nginx"],
+        [{ ingressController: "traefik" }, "addons-traefik"],
+    ] as const) {
+        const e = await evaluate(changes);
+        assert.ok(waitsFor(e, e.named(release), e.named("addons-metallb-pool")));
+        assert.ok(waitsFor(e, e.named(release), e.named("addons-metallb-l2advertisement")));
+    }
+});
+
+test("turning each add-on off removes it and nothing else", async () => {
+    const all = (await evaluate({ internalIngress: true })).names;
+    const internal = ["addons-ingress-nginx-internal"];
+    const ingress = ["addons-ingress-nginx-namespace", "addons-ingress-nginx", ...internal];
+    const metallb = ["addons-metallb-namespace", "addons-metallb", "addons-metallb-pool", "addons-metallb-l2advertisement"];
+    const nfs = ["addons-nfs-namespace", "addons-nfs"];
+    assert.deepEqual((await evaluate({ internalIngress: false })).names, without(all, internal));
+    assert.deepEqual((await evaluate({ internalIngress: true, nfs: false })).names, without(all, nfs));
+    assert.deepEqual((await evaluate({ ingressController: "none" })).names, without(all, ingress));
+    // MetalLB off needs the ingress off too (config refuses an ingress without a LoadBalancer).
+    assert.deepEqual((await evaluate({ ingressController: "none", metallb: false })).names, without(all, [...ingress, ...metallb]));
+});
+
+test("cni calico replaces flannel with the tigera-operator and the pod CIDR, and nothing else changes", async () => {
+    const flannel = await evaluate();
+    const calico = await evaluate({ cni: "calico" });
+    assert.deepEqual(without(calico.names, cniNames("calico")), without(flannel.names, cniNames("flannel")));
+    const release = calico.named("addons-calico");
+    assert.equal(release.inputs.namespace, "tigera-operator");
+    assert.equal(release.inputs.values.installation.calicoNetwork.ipPools[0].cidr, "10.244.0.0/16");
+    assert.equal(flannel.named("addons-flannel").inputs.values.podCidr, "10.244.0.0/16");
+    assert.equal(flannel.named("addons-flannel").inputs.values.flannel.backend, "vxlan");
+});
+
+test("ingressController traefik replaces ingress-nginx with Traefik as the default class at the fixed address", async () => {
+    const nginx = await evaluate();
+    const traefik = await evaluate({ ingressController: "traefik" });
+    const nginxNames = ["addons-ingress-nginx-namespace", "addons-ingress-nginx"];
+    const traefikNames = ["addons-traefik-namespace", "addons-traefik"];
+    assert.deepEqual(without(traefik.names, traefikNames), without(nginx.names, nginxNames));
+    const values = traefik.named("addons-traefik").inputs.values;
+    assert.equal(values.ingressClass.isDefaultClass, true);
+    assert.equal(values.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.225");
+});
+
+test("the internal ingress-nginx has its own class, controllerValue, electionID and address", async () => {
+    const e = await evaluate({ internalIngress: true, internalIngressAddress: "192.168.1.226" });
+    const external = e.named("addons-ingress-nginx").inputs;
+    const internal = e.named("addons-ingress-nginx-internal").inputs;
+    assert.notEqual(internal.name, external.name, "Helm release names");
+    const ext = external.values.controller;
+    const int = internal.values.controller;
+    assert.notEqual(int.ingressClassResource.name, ext.ingressClassResource.name);
+    assert.notEqual(int.ingressClassResource.controllerValue, ext.ingressClassResource.controllerValue);
+    assert.notEqual(int.electionID, ext.electionID);
+    assert.equal(ext.ingressClassResource.default, true);
+    assert.equal(int.ingressClassResource.default, false);
+    assert.equal(ext.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.225");
+    assert.equal(int.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.226");
+});
+
+test("the NFS chart makes the default StorageClass from the config's server, path, policy and mount options", async () => {
+    const e = await evaluate({ nfsReclaimPolicy: "Delete", nfsArchiveOnDelete: false });
+    const values = e.named("addons-nfs").inputs.values;
+    assert.equal(values.nfs.server, "192.168.1.50");
+    assert.equal(values.nfs.path, "/srv/nfs/k8s");
+    assert.deepEqual(values.nfs.mountOptions, ["nfsvers=4.1", "soft", "timeo=100", "retrans=3"]);
+    assert.equal(values.storageClass.defaultClass, true);
+    assert.equal(values.storageClass.reclaimPolicy, "Delete");
+    assert.equal(values.storageClass.archiveOnDelete, false);
+});
+
+test("the kubeconfig reaches the provider only as a secret, and nowhere else in plain text", async () => {
+    const e = await evaluate();
+    const provider = e.named("addons-provider");
+    assert.equal(provider.type, providerType);
+    assert.ok(secretValues(provider.wireInputs.kubeconfig).includes(mockKubeconfig), "kubeconfig must be wrapped as a secret on the wire");
+    for (const r of e.resources) {
+        for (const { path, value } of plainValues(r.wireInputs)) {
+            assert.ok(!value.includes(clientKey), `${r.name}.${path} carries the admin client key in plain text`);
+        }
+    }
+});
+
+test("the provider has a clusterIdentifier from the cluster CA and deleteUnreachable", async () => {
+    const e = await evaluate();
+    const provider = e.named("addons-provider");
+    assert.equal(provider.inputs.clusterIdentifier, clusterIdentifierOf(mockKubeconfig));
+    assert.match(provider.inputs.clusterIdentifier, /^cluster-ca-sha256-[0-9a-f]{32}$/);
+    assert.equal(String(provider.inputs.deleteUnreachable), "true");
+});
+
+test("the cluster identifier survives new client credentials and a new server name, and changes with the CA", () => {
+    const rotated = mockKubeconfig.replace(clientKey, "TkVXLUtFWQ==").replace("k8s.lab.example:443", "192.168.1.220:443");
+    assert.equal(clusterIdentifierOf(rotated), clusterIdentifierOf(mockKubeconfig));
+    const rebuilt = mockKubeconfig.replace("TU9DSy1DQS1DRVJU", "TkVXLUNB");
+    assert.notEqual(clusterIdentifierOf(rebuilt), clusterIdentifierOf(mockKubeconfig));
+    assert.throws(() => clusterIdentifierOf("apiVersion: v1\nkind: Config\n"), /certificate-authority-data/);
+});
+
+test("outputs: the fixed ingress address and the StorageClass, undefined when off", async () => {
+    const on = await evaluate();
+    assert.equal(await promiseOf(on.addons.ingressAddress), "192.168.1.225");
+    assert.equal(await promiseOf(on.addons.storageClass), "nfs-client");
+    const off = await evaluate({ ingressController: "none", nfs: false, ingressAddress: undefined });
+    assert.equal(await promiseOf(off.addons.ingressAddress), undefined);
+    assert.equal(await promiseOf(off.addons.storageClass), undefined);
+    const floating = await evaluate({ ingressAddress: undefined });
+    assert.equal(await promiseOf(floating.addons.ingressAddress), undefined);
+});
