@@ -8,3 +8,5 @@ const lab = new KubernetesLab("lab", { config: loadLabConfig() });
 export const nodes = lab.nodes;
 /** The Kubernetes API through the HA virtual IP. */
 export const apiEndpoint = lab.apiEndpoint;
+/** Admin kubeconfig (secret): pulumi stack output kubeconfig --show-secrets > ~/.kube/lab.yaml */
+export const kubeconfig = lab.kubeconfig;

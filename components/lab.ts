@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ApiServerReady } from "../providers/apiServerReady";
 import * as vsphere from "../providers/vsphere";
+import { ClusterSecrets } from "./clusterSecrets";
 import { LabConfig, NodeRole } from "./config";
+import { ControlPlaneNode } from "./controlPlaneNode";
+import { HaEndpoint } from "./haEndpoint";
 import { NodeVm, VspherePlacement } from "./nodeVm";
+import { NodeConnection, sshConnection } from "./remoteScript";
+import { WorkerNode } from "./workerNode";
 
 /** Arguments of the whole lab. */
 export interface KubernetesLabArgs {
@@ -16,9 +22,13 @@ export interface LabNode {
     readonly address: string;
 }
 
+/** How long ApiServerReady waits for the API through the VIP after the cluster exists. */
+const apiReadyTimeoutSeconds = 600;
+
 /**
- * The whole lab as one dependency graph: the VMs, then (in later layers) the HA endpoint, the
- * kubeadm control plane and workers, and the cluster add-ons.
+ * The whole lab as one dependency graph: VMs -> HA endpoint (keepalived + haproxy on every
+ * control plane) -> kubeadm init on node 0 -> control-plane joins one after another, worker joins
+ * in parallel -> ApiServerReady (the API answers through the VIP) -> cluster add-ons.
  */
 export class KubernetesLab extends pulumi.ComponentResource {
     /** Every node's VM, control planes first, keyed by node name. */
@@ -27,6 +37,12 @@ export class KubernetesLab extends pulumi.ComponentResource {
     public readonly nodes: pulumi.Output<LabNode[]>;
     /** https://<apiDnsName or VIP>:<apiPort>, what kubectl talks to. */
     public readonly apiEndpoint: pulumi.Output<string>;
+    /** Admin kubeconfig (secret); its server is the HA endpoint. */
+    public readonly kubeconfig: pulumi.Output<string>;
+    /** The gate for everything that talks to the API: it answered /readyz through the VIP. */
+    public readonly apiReady: ApiServerReady;
+    /** Every worker's join step. */
+    public readonly workersJoined: pulumi.Resource[];
 
     constructor(name: string, args: KubernetesLabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:KubernetesLab", name, {}, opts);
@@ -39,20 +55,94 @@ export class KubernetesLab extends pulumi.ComponentResource {
                 node.name,
                 new NodeVm(
                     node.name,
-                    { node, placement, network: cfg.network, adminUser: cfg.ssh.user, sshPublicKey: cfg.ssh.publicKey },
+                    {
+                        node,
+                        placement,
+                        network: cfg.network,
+                        adminUser: cfg.ssh.user,
+                        sshPublicKey: cfg.ssh.publicKey,
+                        apiHost: cfg.apiEndpoint.dnsName ? { name: cfg.apiEndpoint.dnsName, address: cfg.apiEndpoint.vip } : undefined,
+                    },
                     { parent: this },
                 ),
             );
         }
         this.nodeVms = nodeVms;
 
+        const connections = new Map<string, NodeConnection>(
+            [...nodeVms].map(([nodeName, nodeVm]) => [
+                nodeName,
+                { nodeName, vm: nodeVm.vm, connection: sshConnection(nodeVm.address, cfg.ssh.user, cfg.ssh.privateKey) },
+            ]),
+        );
+        const secrets = new ClusterSecrets(`${name}-secrets`, { parent: this });
+        const api = cfg.apiEndpoint;
+        const haEndpoint = new HaEndpoint(
+            `${name}-ha`,
+            {
+                controlPlanes: cfg.controlPlanes.map((node) => ({ peer: { name: node.name, address: node.address }, connection: connections.get(node.name)! })),
+                vip: api.vip,
+                prefixLength: cfg.network.prefixLength,
+                apiPort: api.port,
+                virtualRouterId: api.virtualRouterId,
+                interfaceName: cfg.network.interfaceName,
+                authPassword: secrets.keepalivedPassword,
+            },
+            { parent: this },
+        );
+
+        const controlPlaneArgs = (node: LabConfig["controlPlanes"][number]) => ({
+            node,
+            connection: connections.get(node.name)!,
+            kubernetesVersion: cfg.kubernetes.version,
+            taint: !cfg.kubernetes.controlPlaneSchedulable,
+        });
+        const [firstNode, ...otherControlPlanes] = cfg.controlPlanes;
+        const first = new ControlPlaneNode(
+            firstNode.name,
+            {
+                ...controlPlaneArgs(firstNode),
+                init: {
+                    controlPlaneEndpoint: `${api.host}:${api.port}`,
+                    certSANs: [...new Set([api.vip, api.host])],
+                    clusterName: cfg.kubernetes.clusterName,
+                    podSubnet: cfg.kubernetes.podSubnet,
+                    serviceSubnet: cfg.kubernetes.serviceSubnet,
+                    bootstrapToken: secrets.bootstrapToken,
+                    certificateKey: secrets.certificateKey,
+                    haEndpointReady: haEndpoint.installed,
+                },
+            },
+            { parent: this },
+        );
+        const join = first.joinCredentials!;
+
+        // Control planes join one after another: each waits for the previous one's join.
+        let previous: pulumi.Resource = first.joined;
+        for (const node of otherControlPlanes) {
+            const controlPlane = new ControlPlaneNode(node.name, { ...controlPlaneArgs(node), join, after: [previous] }, { parent: this });
+            previous = controlPlane.joined;
+        }
+        // Workers join in parallel, each after node 0 and the endpoint only.
+        const workers = cfg.workers.map(
+            (node) =>
+                new WorkerNode(node.name, { node, connection: connections.get(node.name)!, kubernetesVersion: cfg.kubernetes.version, join }, { parent: this }),
+        );
+
         this.nodes = pulumi.all(
             [...cfg.controlPlanes, ...cfg.workers].map((node) =>
                 nodeVms.get(node.name)!.address.apply((address): LabNode => ({ name: node.name, role: node.role, address })),
             ),
         );
-        this.apiEndpoint = pulumi.output(`https://${cfg.apiEndpoint.host}:${cfg.apiEndpoint.port}`);
-        this.registerOutputs({ nodes: this.nodes, apiEndpoint: this.apiEndpoint });
+        this.apiEndpoint = pulumi.output(`https://${api.host}:${api.port}`);
+        this.kubeconfig = first.kubeconfig!;
+        this.apiReady = new ApiServerReady(
+            `${name}-api-ready`,
+            { url: this.apiEndpoint, caCertificate: first.caCertificate!, timeoutSeconds: apiReadyTimeoutSeconds },
+            { parent: this, dependsOn: [first.joined] },
+        );
+        this.workersJoined = workers.map((worker) => worker.joined);
+        this.registerOutputs({ nodes: this.nodes, apiEndpoint: this.apiEndpoint, kubeconfig: this.kubeconfig });
     }
 }
 

@@ -33,6 +33,8 @@ export interface NodeVmArgs {
     /** Admin user cloud-init creates, and its SSH public key. */
     readonly adminUser: string;
     readonly sshPublicKey: string;
+    /** The API's DNS name and VIP for the guest's /etc/hosts; absent when the endpoint is the VIP itself. */
+    readonly apiHost?: { readonly name: string; readonly address: string };
 }
 
 /** How long `pulumi up` waits for a fresh clone to report its address through VMware tools. */
@@ -91,6 +93,7 @@ export class NodeVm extends pulumi.ComponentResource {
                     interfaceName: network.interfaceName,
                     adminUser: args.adminUser,
                     sshPublicKey: args.sshPublicKey,
+                    apiHost: args.apiHost,
                 }),
                 waitForGuestNetTimeout: guestNetTimeoutMinutes,
                 waitForGuestNetRoutable: true,

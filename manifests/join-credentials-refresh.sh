@@ -145,6 +145,11 @@ main() {
     [ -s "$INIT_CONFIG" ] || fail "${INIT_CONFIG} is missing or empty: it must stay staged after kubeadm init"
     export KUBECONFIG="$ADMIN_KUBECONFIG"
 
+    # Joins run in parallel (workers), so their refreshes reach this node at once: one at a time,
+    # or two could each delete and re-create the same token.
+    exec 9>/run/k8s-lab-join-refresh.lock
+    flock --timeout 600 9 || fail "another join refresh held /run/k8s-lab-join-refresh.lock for 10 minutes"
+
     log "refreshing join credentials for ${JOIN_ROLE} ${JOINING_NODE}"
     wait_for_api
     ensure_bootstrap_token

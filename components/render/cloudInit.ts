@@ -12,6 +12,32 @@ export interface CloudInitArgs {
     readonly interfaceName: string;
     readonly adminUser: string;
     readonly sshPublicKey: string;
+    /**
+     * The API's DNS name and VIP, written to /etc/hosts: kubeadm init and join dial the
+     * controlPlaneEndpoint by name, and the nodes must not depend on the LAN's DNS for it.
+     */
+    readonly apiHost?: { readonly name: string; readonly address: string };
+}
+
+/**
+ * cloud-init's /etc/hosts template for Ubuntu (hosts.debian.tmpl), plus the API name. cloud-init
+ * renders /etc/hosts from it at every boot (manage_etc_hosts), so an entry added to /etc/hosts
+ * itself would be lost; write_files runs before that module, so the template is in place first.
+ */
+function hostsTemplate(apiHost: { name: string; address: string }): string {
+    return [
+        "## template:jinja",
+        "{# Written by k8s-vsphere-lab: cloud-init's default for Debian/Ubuntu plus the Kubernetes API name. #}",
+        "127.0.1.1 {{fqdn}} {{hostname}}",
+        "127.0.0.1 localhost",
+        `${apiHost.address} ${apiHost.name}`,
+        "",
+        "# The following lines are desirable for IPv6 capable hosts",
+        "::1 localhost ip6-localhost ip6-loopback",
+        "ff02::1 ip6-allnodes",
+        "ff02::2 ip6-allrouters",
+        "",
+    ].join("\n");
 }
 
 /**
@@ -59,6 +85,9 @@ export function renderCloudInitUserdata(args: CloudInitArgs): string {
         ],
         // Swap is turned off by node-prepare.sh; a template without swap just makes that a no-op.
         package_update: false,
+        ...(args.apiHost
+            ? { write_files: [{ path: "/etc/cloud/templates/hosts.debian.tmpl", permissions: "0644", content: hostsTemplate(args.apiHost) }] }
+            : {}),
     };
     return `#cloud-config\n${YAML.stringify(config)}`;
 }

@@ -22,6 +22,8 @@ export interface RecordedResource {
     readonly custom: boolean;
     /** Inputs with secrets unwrapped (what the provider would get). */
     readonly inputs: Record<string, any>;
+    /** The state the mock provider returned (outputs), secrets unwrapped. */
+    readonly outputs: Record<string, any>;
     /** Inputs as sent on the wire, secrets still wrapped: see {@link secretValues} and {@link plainValues}. */
     readonly wireInputs: Record<string, unknown>;
     /** URNs this resource depends on: explicit dependsOn plus every Output it was given. */
@@ -158,20 +160,24 @@ export class MockRecorder {
         return found;
     }
 
-    /** True when `dependent` depends on `dependency`, directly or through other resources. */
+    /**
+     * True when `dependent` waits for `dependency`, directly or through other resources. As in
+     * the engine, depending on a component means depending on all its children; a resource does
+     * not depend on its parent's other children.
+     */
     dependsOn(dependent: RecordedResource, dependency: RecordedResource): boolean {
         const byUrn = new Map(this.resources.map((r) => [r.urn, r]));
         const seen = new Set<string>();
-        const stack = [...dependent.dependencies, dependent.parent].filter((u) => u !== "");
+        const stack = [...dependent.dependencies];
         while (stack.length > 0) {
             const urn = stack.pop()!;
             if (urn === dependency.urn) return true;
             if (seen.has(urn)) continue;
             seen.add(urn);
             const next = byUrn.get(urn);
-            if (next) {
-                stack.push(...next.dependencies);
-                // A component's dependencies are those of its children too: Pulumi waits for them.
+            if (!next) continue;
+            stack.push(...next.dependencies);
+            if (!next.custom) {
                 stack.push(...this.resources.filter((r) => r.parent === urn).map((r) => r.urn));
             }
         }
@@ -278,6 +284,7 @@ export function installMocks(stack = "test"): MockRecorder {
                     parent: req.getParent(),
                     custom: req.getCustom(),
                     inputs: unwrapSecrets(wire) as Record<string, any>,
+                    outputs: unwrapSecrets(resp.getObject()?.toJavaScript() ?? {}) as Record<string, any>,
                     wireInputs: wire,
                     dependencies: req.getDependenciesList(),
                     propertyDependencies,

@@ -1,0 +1,119 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { NodeSpec } from "./config";
+import { JoinCredentials, joinCluster, prepareNode } from "./nodeSteps";
+import { readManifest } from "./render/manifests";
+import { renderKubeadmInitConfig } from "./render/kubeadm";
+import { NodeConnection, runScript, stageFile } from "./remoteScript";
+
+/** What the first control plane needs to create the cluster. */
+export interface ClusterInitArgs {
+    /** controlPlaneEndpoint `host:port`: the DNS name (or VIP) and the API port. */
+    readonly controlPlaneEndpoint: string;
+    /** Extra names in the apiserver certificate: the VIP and the DNS name. */
+    readonly certSANs: readonly string[];
+    readonly clusterName: string;
+    readonly podSubnet: string;
+    readonly serviceSubnet: string;
+    readonly bootstrapToken: pulumi.Output<string>;
+    readonly certificateKey: pulumi.Output<string>;
+    /** The HA endpoint's installs: kubeadm init reaches the API through the VIP. */
+    readonly haEndpointReady: readonly pulumi.Resource[];
+}
+
+/** Arguments of a control-plane node: node 0 initialises the cluster, the others join it. */
+export interface ControlPlaneNodeArgs {
+    readonly node: NodeSpec;
+    readonly connection: NodeConnection;
+    readonly kubernetesVersion: string;
+    /** Keep the control-plane NoSchedule taint (default in kubeadm; off = schedulable, seed 003). */
+    readonly taint: boolean;
+    /** Set on node 0: create the cluster. */
+    readonly init?: ClusterInitArgs;
+    /** Set on nodes 1..n: join with these credentials, after `after` (the previous control plane). */
+    readonly join?: JoinCredentials;
+    readonly after?: readonly pulumi.Resource[];
+}
+
+/**
+ * A control-plane node: prepared, then either `kubeadm init --upload-certs` (node 0, which then
+ * publishes the discovery CA hash, the CA and the admin kubeconfig as secrets) or
+ * `kubeadm join --control-plane` (nodes 1..n, one after another: stacked etcd joins must not race).
+ */
+export class ControlPlaneNode extends pulumi.ComponentResource {
+    /** The init or join step: everything that needs this node in the cluster waits for it. */
+    public readonly joined: command.remote.Command;
+    /** Node 0 only: what every other node needs to join. */
+    public readonly joinCredentials?: JoinCredentials;
+    /** Node 0 only: the admin kubeconfig (secret), server = the HA endpoint. */
+    public readonly kubeconfig?: pulumi.Output<string>;
+    /** Node 0 only: the cluster CA certificate (PEM, secret). */
+    public readonly caCertificate?: pulumi.Output<string>;
+
+    constructor(name: string, args: ControlPlaneNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("lab:index:ControlPlaneNode", name, {}, opts);
+        if ((args.init === undefined) === (args.join === undefined)) {
+            throw new Error(`ControlPlaneNode ${name}: give exactly one of init (node 0) and join (other control planes)`);
+        }
+        const prepared = prepareNode(name, { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion }, this);
+
+        if (args.join) {
+            this.joined = joinCluster(name, { prepared, join: args.join, controlPlane: { taint: args.taint }, after: args.after }, this);
+            this.registerOutputs({});
+            return;
+        }
+
+        const init = args.init!;
+        const initConfig = pulumi.all([init.bootstrapToken, init.certificateKey]).apply(([bootstrapToken, certificateKey]) =>
+            renderKubeadmInitConfig({
+                nodeName: args.node.name,
+                advertiseAddress: args.node.address,
+                controlPlaneEndpoint: init.controlPlaneEndpoint,
+                certSANs: init.certSANs,
+                kubernetesVersion: args.kubernetesVersion,
+                podSubnet: init.podSubnet,
+                serviceSubnet: init.serviceSubnet,
+                bootstrapToken,
+                certificateKey,
+                clusterName: init.clusterName,
+                controlPlaneTaint: args.taint,
+            }),
+        );
+        // Stays on node 0 for the cluster's life: join-credentials-refresh.sh hands it to kubeadm to
+        // re-create the token and re-upload the certificates without either touching a command line.
+        const stagedInitConfig = stageFile(
+            `${name}-file-kubeadm-init.yaml`,
+            { node: args.connection, fileName: "kubeadm-init.yaml", content: pulumi.secret(initConfig) },
+            { parent: this },
+        );
+        const removeScript = stageFile(
+            `${name}-file-node-remove.sh`,
+            { node: args.connection, fileName: "node-remove.sh", content: readManifest("node-remove.sh") },
+            { parent: this },
+        );
+        this.joined = runScript(
+            `${name}-kubeadm-init`,
+            { node: args.connection, script: "kubeadm-init.sh" },
+            { parent: this, dependsOn: [prepared.prepared, stagedInitConfig, ...init.haEndpointReady] },
+        );
+
+        const read = (what: "ca-cert-hash" | "ca-cert" | "kubeconfig") =>
+            pulumi.secret(
+                runScript(`${name}-read-${what}`, { node: args.connection, script: "read-cluster-credentials.sh", env: { WHAT: what }, secretOutput: true }, { parent: this, dependsOn: [this.joined] }).stdout,
+            );
+        const caCertHash = pulumi.secret(read("ca-cert-hash").apply((hash) => hash.trim()));
+        this.caCertificate = read("ca-cert");
+        this.kubeconfig = read("kubeconfig");
+        this.joinCredentials = {
+            apiServerEndpoint: init.controlPlaneEndpoint,
+            bootstrapToken: init.bootstrapToken,
+            certificateKey: init.certificateKey,
+            caCertHash,
+            firstControlPlane: args.connection,
+            clusterInitialized: this.joined,
+            removeScript,
+            haEndpointReady: init.haEndpointReady,
+        };
+        this.registerOutputs({ kubeconfig: this.kubeconfig, caCertificate: this.caCertificate });
+    }
+}

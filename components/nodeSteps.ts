@@ -1,0 +1,151 @@
+/**
+ * The steps every node goes through, shared by ControlPlaneNode and WorkerNode: preparation,
+ * and joining the cluster with its clean-up on removal.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { NodeSpec } from "./config";
+import { readManifest } from "./render/manifests";
+import { renderKubeadmJoinConfig } from "./render/kubeadm";
+import { NodeConnection, runScript, runScriptOnDelete, stageFile } from "./remoteScript";
+
+/** A prepared node: containerd and pinned kubeadm/kubelet/kubectl installed. */
+export interface PreparedNode {
+    readonly node: NodeSpec;
+    readonly connection: NodeConnection;
+    /** The node-prepare.sh run. */
+    readonly prepared: command.remote.Command;
+    /** node-reset.sh staged on the node, run when the node leaves the cluster. */
+    readonly resetScript: command.remote.Command;
+}
+
+/** Runs node-prepare.sh on a node and stages its reset script. */
+export function prepareNode(
+    name: string,
+    args: { node: NodeSpec; connection: NodeConnection; kubernetesVersion: string },
+    parent: pulumi.Resource,
+): PreparedNode {
+    const prepared = runScript(
+        `${name}-prepare`,
+        {
+            node: args.connection,
+            script: "node-prepare.sh",
+            env: { NODE_ROLE: args.node.role, KUBERNETES_VERSION: args.kubernetesVersion },
+        },
+        { parent },
+    );
+    const resetScript = stageFile(
+        `${name}-file-node-reset.sh`,
+        { node: args.connection, fileName: "node-reset.sh", content: readManifest("node-reset.sh") },
+        { parent },
+    );
+    return { node: args.node, connection: args.connection, prepared, resetScript };
+}
+
+/** What a node needs to join, published by the first control plane. */
+export interface JoinCredentials {
+    /** controlPlaneEndpoint: `host:port` of the HA endpoint. */
+    readonly apiServerEndpoint: string;
+    readonly bootstrapToken: pulumi.Output<string>;
+    readonly certificateKey: pulumi.Output<string>;
+    /** `sha256:<hex>` of the cluster CA's public key (secret). */
+    readonly caCertHash: pulumi.Output<string>;
+    /** The first control plane, where credentials are refreshed and removals run. */
+    readonly firstControlPlane: NodeConnection;
+    /** node 0's kubeadm init: every join waits for it; clean-ups are skipped when it goes too. */
+    readonly clusterInitialized: pulumi.Resource;
+    /** node-remove.sh staged on the first control plane. */
+    readonly removeScript: command.remote.Command;
+    /** Every control plane's HA endpoint install: joins go through the VIP. */
+    readonly haEndpointReady: readonly pulumi.Resource[];
+}
+
+/** Arguments of {@link joinCluster}. */
+export interface JoinClusterArgs {
+    readonly prepared: PreparedNode;
+    readonly join: JoinCredentials;
+    /** For control planes: keep the NoSchedule taint. Absent for workers. */
+    readonly controlPlane?: { readonly taint: boolean };
+    /** Resources this join must wait for (the previous control plane's join: etcd joins must not race). */
+    readonly after?: readonly pulumi.Resource[];
+}
+
+/**
+ * Joins a prepared node: refresh the token and certificates on node 0, stage the join config,
+ * `kubeadm join`. Removing the node from the config runs the clean-up in the safe order, through
+ * delete-only commands whose delete order Pulumi derives from their dependencies:
+ * drain (on node 0) -> kubeadm reset (on the node) -> delete the Node object and etcd member (node 0).
+ * All clean-ups are `deletedWith` node 0's init: destroying the whole cluster skips them.
+ * Returns the join command.
+ */
+export function joinCluster(name: string, args: JoinClusterArgs, parent: pulumi.Resource): command.remote.Command {
+    const { prepared, join } = args;
+    const node = prepared.node;
+    const role = node.role;
+    const removeEnv = { TARGET_NODE: node.name, TARGET_ROLE: role, TARGET_ADDRESS: node.address };
+    const cleanUp = { parent, deletedWith: join.clusterInitialized };
+
+    // Deleted last: the Node object and (control planes) the etcd member go once the node is reset.
+    const forget = runScriptOnDelete(
+        `${name}-forget`,
+        {
+            node: join.firstControlPlane,
+            stagedScript: join.removeScript,
+            stagedScriptName: "node-remove.sh",
+            env: { ...removeEnv, REMOVE_STEP: "delete" },
+        },
+        cleanUp,
+    );
+
+    // Late joins work: the token (24 h) is re-created with the same value if it expired, and the
+    // certificates (deleted 2 h after upload) are uploaded again with the same key.
+    const refresh = runScript(
+        `${name}-join-refresh`,
+        { node: join.firstControlPlane, script: "join-credentials-refresh.sh", env: { JOINING_NODE: node.name, JOIN_ROLE: role } },
+        { parent, dependsOn: [join.clusterInitialized, prepared.prepared, ...(args.after ?? [])] },
+    );
+
+    const joinConfig = pulumi
+        .all([join.bootstrapToken, join.caCertHash, join.certificateKey])
+        .apply(([bootstrapToken, caCertHash, certificateKey]) =>
+            renderKubeadmJoinConfig({
+                nodeName: node.name,
+                advertiseAddress: node.address,
+                apiServerEndpoint: join.apiServerEndpoint,
+                bootstrapToken,
+                caCertHash,
+                controlPlane: args.controlPlane ? { certificateKey, taint: args.controlPlane.taint } : undefined,
+            }),
+        );
+    const stagedConfig = stageFile(
+        `${name}-file-kubeadm-join.yaml`,
+        { node: prepared.connection, fileName: "kubeadm-join.yaml", content: pulumi.secret(joinConfig) },
+        { parent },
+    );
+
+    const joined = runScript(
+        `${name}-kubeadm-join`,
+        { node: prepared.connection, script: "kubeadm-join.sh", env: { JOIN_ROLE: role } },
+        { parent, dependsOn: [refresh, stagedConfig, forget, prepared.prepared, ...join.haEndpointReady, ...(args.after ?? [])] },
+    );
+
+    // Deleted before the join: kubeadm reset on the node itself (a control plane leaves etcd).
+    const reset = runScriptOnDelete(
+        `${name}-reset`,
+        { node: prepared.connection, stagedScript: prepared.resetScript, stagedScriptName: "node-reset.sh" },
+        { ...cleanUp, dependsOn: [joined] },
+    );
+
+    // Deleted first: drain the node while it still runs.
+    runScriptOnDelete(
+        `${name}-drain`,
+        {
+            node: join.firstControlPlane,
+            stagedScript: join.removeScript,
+            stagedScriptName: "node-remove.sh",
+            env: { ...removeEnv, REMOVE_STEP: "drain" },
+        },
+        { ...cleanUp, dependsOn: [reset] },
+    );
+    return joined;
+}
