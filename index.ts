@@ -10,3 +10,7 @@ export const nodes = lab.nodes;
 export const apiEndpoint = lab.apiEndpoint;
 /** Admin kubeconfig (secret): pulumi stack output kubeconfig --show-secrets > ~/.kube/lab.yaml */
 export const kubeconfig = lab.kubeconfig;
+/** The ingress controller's fixed LoadBalancer address, when ingressAddress is set. */
+export const ingressAddress = lab.addons.ingressAddress;
+/** The default StorageClass (NFS), when nfs is on. */
+export const storageClass = lab.addons.storageClass;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApiServerReady } from "../providers/apiServerReady";
 import * as vsphere from "../providers/vsphere";
+import { ClusterAddons } from "./clusterAddons";
 import { ClusterSecrets } from "./clusterSecrets";
 import { LabConfig, NodeRole } from "./config";
 import { ControlPlaneNode } from "./controlPlaneNode";
@@ -43,6 +44,8 @@ export class KubernetesLab extends pulumi.ComponentResource {
     public readonly apiReady: ApiServerReady;
     /** Every worker's join step. */
     public readonly workersJoined: pulumi.Resource[];
+    /** CNI, MetalLB, ingress and NFS storage. */
+    public readonly addons: ClusterAddons;
 
     constructor(name: string, args: KubernetesLabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:KubernetesLab", name, {}, opts);
@@ -142,7 +145,18 @@ export class KubernetesLab extends pulumi.ComponentResource {
             { parent: this, dependsOn: [first.joined] },
         );
         this.workersJoined = workers.map((worker) => worker.joined);
-        this.registerOutputs({ nodes: this.nodes, apiEndpoint: this.apiEndpoint, kubeconfig: this.kubeconfig });
+        this.addons = new ClusterAddons(
+            `${name}-addons`,
+            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, workersJoined: this.workersJoined },
+            { parent: this },
+        );
+        this.registerOutputs({
+            nodes: this.nodes,
+            apiEndpoint: this.apiEndpoint,
+            kubeconfig: this.kubeconfig,
+            ingressAddress: this.addons.ingressAddress,
+            storageClass: this.addons.storageClass,
+        });
     }
 }
 

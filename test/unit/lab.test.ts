@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { evaluateProgram } from "../helpers/program";
+import { MockRecorder, promiseOf } from "../helpers/pulumiMocks";
+import { labConfigWith } from "../helpers/stackConfig";
+
+let recorder: MockRecorder;
+let programExports: Record<string, unknown>;
+before(async () => {
+    ({ recorder, exports: programExports } = await evaluateProgram(labConfigWith()));
+});
+
+const addOnResources = () =>
+    recorder.resources.filter((r) => r.custom && r.name.startsWith("lab-addons-") && !r.type.startsWith("pulumi:providers:"));
+
+test("in the whole lab, every add-on waits for ApiServerReady and the CNI goes first, before the workers", () => {
+    const ready = recorder.named("lab-api-ready");
+    const addOns = addOnResources();
+    assert.ok(addOns.length >= 6, `expected the lab's add-ons, got ${addOns.map((r) => r.name).join(", ")}`);
+    for (const addOn of addOns) {
+        assert.ok(recorder.dependsOn(addOn, ready), `${addOn.name} does not wait for ApiServerReady`);
+    }
+    const workerJoins = ["k8s-worker01", "k8s-worker02", "k8s-worker03"].map((w) => recorder.named(`${w}-kubeadm-join`));
+    const cni = addOns.filter((r) => /flannel/.test(r.name));
+    assert.ok(cni.length > 0);
+    for (const resource of cni) {
+        for (const join of workerJoins) assert.ok(!recorder.dependsOn(resource, join), `${resource.name} waits for ${join.name}`);
+    }
+    for (const resource of addOns.filter((r) => !/flannel/.test(r.name))) {
+        for (const join of workerJoins) assert.ok(recorder.dependsOn(resource, join), `${resource.name} does not wait for ${join.name}`);
+    }
+});
+
+test("the add-ons' Kubernetes provider gets node 0's kubeconfig as a secret", () => {
+    const provider = recorder.ofType("pulumi:providers:kubernetes")[0];
+    assert.ok(provider, "no kubernetes provider");
+    assert.equal(typeof provider.wireInputs.kubeconfig, "object");
+    assert.ok(recorder.dependsOn(provider, recorder.named("k8s-control01-read-kubeconfig")));
+});
+
+test("the stack exports the ingress address and the StorageClass", async () => {
+    assert.equal(await promiseOf(programExports.ingressAddress as pulumi.Output<string>), "192.168.1.225");
+    assert.equal(await promiseOf(programExports.storageClass as pulumi.Output<string>), "nfs-client");
+});
+
+test("every resource has a unique URN and every child names its parent component", () => {
+    const urns = recorder.resources.map((r) => r.urn);
+    assert.equal(new Set(urns).size, urns.length);
+    const components = new Set(recorder.resources.filter((r) => !r.custom).map((r) => r.urn));
+    for (const r of recorder.resources.filter((r) => r.type !== "lab:index:KubernetesLab")) {
+        assert.ok(components.has(r.parent) || r.parent.includes("pulumi:pulumi:Stack"), `${r.name} has no parent component`);
+    }
+});
