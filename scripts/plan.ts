@@ -54,7 +54,7 @@ export interface PlanResult {
 }
 
 /** The lab's nodes as the plan needs them, from the same parser `pulumi up` runs. */
-function planNodes(config: RawStackConfig): PlanNode[] {
+export function planNodes(config: RawStackConfig): PlanNode[] {
     const parsed = parseLabConfig(mapConfigSource(config));
     return [...parsed.controlPlanes, ...parsed.workers].map((n) => ({ name: n.name, role: n.role, address: n.address }));
 }

@@ -148,7 +148,8 @@ export function renderTimeline(model: PlanModel, timeline: Timeline): string {
     const overridden = Object.entries(timeline.durations).map(([key, value]) => `${key}=${value}`);
     return [
         `Estimated duration of a first 'pulumi up' of stack ${model.stack} (offline plan; times are estimates, h:mm:ss).`,
-        "Steps start as soon as everything they depend on is done; the critical path is the longest chain.",
+        "Steps start as soon as everything they depend on is done (pulumi up's --parallel is unbounded by default;",
+        "the vSphere host's own limits, e.g. concurrent clones, are not modelled); the critical path is the longest chain.",
         "",
         "Critical path:",
         ...table,
