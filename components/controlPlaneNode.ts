@@ -55,7 +55,12 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         if ((args.init === undefined) === (args.join === undefined)) {
             throw new Error(`ControlPlaneNode ${name}: give exactly one of init (node 0) and join (other control planes)`);
         }
-        const prepared = prepareNode(name, { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion }, this);
+        // A schedulable control plane runs pods, and with them NFS mounts.
+        const prepared = prepareNode(
+            name,
+            { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion, runsWorkloads: !args.taint },
+            this,
+        );
 
         if (args.join) {
             this.joined = joinCluster(name, { prepared, join: args.join, controlPlane: { taint: args.taint }, after: args.after }, this);

@@ -24,7 +24,11 @@ export class WorkerNode extends pulumi.ComponentResource {
 
     constructor(name: string, args: WorkerNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:WorkerNode", name, {}, opts);
-        const prepared = prepareNode(name, { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion }, this);
+        const prepared = prepareNode(
+            name,
+            { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion, runsWorkloads: true },
+            this,
+        );
         this.joined = joinCluster(name, { prepared, join: args.join }, this);
         this.registerOutputs({});
     }

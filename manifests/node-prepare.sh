@@ -7,6 +7,8 @@
 # Environment:
 #   NODE_NAME           the node's name, for progress lines                       (required)
 #   NODE_ROLE           control-plane | worker                                    (required)
+#   RUNS_WORKLOADS      true | false: the node runs pods, so it mounts NFS volumes (default:
+#                       true on workers; the program sets it on schedulable control planes)
 #   KUBERNETES_VERSION  patch version to install and hold, e.g. 1.33.4           (required)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
 # Staged files: none. Secrets: none.
@@ -198,7 +200,8 @@ EOF
 
 install_base_packages() {
     local wanted=(ca-certificates curl gpg containerd conntrack socat ethtool)
-    if [ "$NODE_ROLE" = worker ]; then
+    # Pods with NFS volumes need the mount helper on whichever node runs them.
+    if [ "${RUNS_WORKLOADS:-}" = true ] || { [ -z "${RUNS_WORKLOADS:-}" ] && [ "$NODE_ROLE" = worker ]; }; then
         wanted+=(nfs-common)
     fi
     local missing=() package

@@ -267,7 +267,12 @@ describe("other topologies", () => {
         assert.deepEqual(init[0].nodeRegistration.taints, []);
         const join = YAML.parse(schedulable.named("k8s-control02-file-kubeadm-join.yaml").inputs.stdin);
         assert.deepEqual(join.nodeRegistration.taints, []);
+        // They run pods, so they get the NFS mount helper like workers.
+        assert.match(schedulable.named("k8s-control02-prepare").inputs.create, /RUNS_WORKLOADS='true'/);
+        // (the recorder is one per process: evaluate the lab again before looking at its defaults)
         ({ recorder } = await evaluateProgram(labConfigWith()));
+        assert.match(recorder.named("k8s-control02-prepare").inputs.create, /RUNS_WORKLOADS='false'/);
+        assert.match(recorder.named("k8s-worker01-prepare").inputs.create, /RUNS_WORKLOADS='true'/);
     });
 
     test("the API name reaches every node's /etc/hosts through cloud-init", () => {
