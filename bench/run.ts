@@ -110,7 +110,7 @@ if (require.main === module) {
     const fixedMs = Math.round(smallest.medianMs - perNodeMs * smallest.nodes);
     const report = {
         description:
-            "Program evaluation under Pulumi mocks (index.ts loaded to last registration settled; module loading excluded), median of runs each in its own process; critical path vs serial sum from the plan's duration table.",
+            "Program evaluation under Pulumi mocks, from requiring index.ts to the last registration settled (the program's modules pre-loaded; SDK submodules loaded lazily and JIT warm-up count, as in pulumi up), median of runs each in its own process; critical path vs serial sum from the plan's duration table.",
         date: new Date().toISOString(),
         machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: Math.round(loadBefore * 100) / 100 },
         runsPerSize: runs,
