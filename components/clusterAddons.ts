@@ -29,8 +29,8 @@ export interface ClusterAddonsArgs {
     readonly kubeconfig: pulumi.Input<string>;
     /** The gate: the API answers through the VIP (an ApiServerReady resource). */
     readonly apiReady: pulumi.Resource;
-    /** Every worker's join step; everything but the CNI waits for them. */
-    readonly workersJoined: readonly pulumi.Resource[];
+    /** Every node's join step (control planes and workers); everything but the CNI waits for them. */
+    readonly nodesJoined: readonly pulumi.Resource[];
 }
 
 /**
@@ -85,7 +85,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         }
 
         // Everything else: after the API, every worker join and the CNI (its pods need a network).
-        const addonGate = [args.apiReady, ...args.workersJoined, cni];
+        const addonGate = [args.apiReady, ...args.nodesJoined, cni];
 
         // --- MetalLB
         let loadBalancerReady: pulumi.Resource[] = [];

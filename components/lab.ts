@@ -42,8 +42,8 @@ export class KubernetesLab extends pulumi.ComponentResource {
     public readonly kubeconfig: pulumi.Output<string>;
     /** The gate for everything that talks to the API: it answered /readyz through the VIP. */
     public readonly apiReady: ApiServerReady;
-    /** Every worker's join step. */
-    public readonly workersJoined: pulumi.Resource[];
+    /** Every join step after node 0's init: control planes and workers. */
+    public readonly nodesJoined: pulumi.Resource[];
     /** CNI, MetalLB, ingress and NFS storage. */
     public readonly addons: ClusterAddons;
 
@@ -122,9 +122,11 @@ export class KubernetesLab extends pulumi.ComponentResource {
 
         // Control planes join one after another: each waits for the previous one's join.
         let previous: pulumi.Resource = first.joined;
+        const controlPlaneJoins: pulumi.Resource[] = [];
         for (const node of otherControlPlanes) {
             const controlPlane = new ControlPlaneNode(node.name, { ...controlPlaneArgs(node), join, after: [previous] }, { parent: this });
             previous = controlPlane.joined;
+            controlPlaneJoins.push(controlPlane.joined);
         }
         // Workers join in parallel, each after node 0 and the endpoint only.
         const workers = cfg.workers.map(
@@ -144,10 +146,11 @@ export class KubernetesLab extends pulumi.ComponentResource {
             { url: this.apiEndpoint, caCertificate: first.caCertificate!, timeoutSeconds: apiReadyTimeoutSeconds },
             { parent: this, dependsOn: [first.joined] },
         );
-        this.workersJoined = workers.map((worker) => worker.joined);
+        // Add-ons wait for every join: a chart is not installed while an etcd member is joining.
+        this.nodesJoined = [...controlPlaneJoins, ...workers.map((worker) => worker.joined)];
         this.addons = new ClusterAddons(
             `${name}-addons`,
-            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, workersJoined: this.workersJoined },
+            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, nodesJoined: this.nodesJoined },
             { parent: this },
         );
         this.registerOutputs({

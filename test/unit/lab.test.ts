@@ -14,14 +14,14 @@ before(async () => {
 const addOnResources = () =>
     recorder.resources.filter((r) => r.custom && r.name.startsWith("lab-addons-") && !r.type.startsWith("pulumi:providers:"));
 
-test("in the whole lab, every add-on waits for ApiServerReady and the CNI goes first, before the workers", () => {
+test("in the whole lab, every add-on waits for ApiServerReady; the CNI goes first, the rest after every node has joined", () => {
     const ready = recorder.named("lab-api-ready");
     const addOns = addOnResources();
     assert.ok(addOns.length >= 6, `expected the lab's add-ons, got ${addOns.map((r) => r.name).join(", ")}`);
     for (const addOn of addOns) {
         assert.ok(recorder.dependsOn(addOn, ready), `${addOn.name} does not wait for ApiServerReady`);
     }
-    const workerJoins = ["k8s-worker01", "k8s-worker02", "k8s-worker03"].map((w) => recorder.named(`${w}-kubeadm-join`));
+    const workerJoins = ["k8s-control02", "k8s-control03", "k8s-worker01", "k8s-worker02", "k8s-worker03"].map((w) => recorder.named(`${w}-kubeadm-join`));
     const cni = addOns.filter((r) => /flannel/.test(r.name));
     assert.ok(cni.length > 0);
     for (const resource of cni) {
