@@ -160,28 +160,9 @@ export class MockRecorder {
         return found;
     }
 
-    /**
-     * True when `dependent` waits for `dependency`, directly or through other resources. As in
-     * the engine, depending on a component means depending on all its children; a resource does
-     * not depend on its parent's other children.
-     */
+    /** True when `dependent` waits for `dependency`: see {@link resourceDependsOn}. */
     dependsOn(dependent: RecordedResource, dependency: RecordedResource): boolean {
-        const byUrn = new Map(this.resources.map((r) => [r.urn, r]));
-        const seen = new Set<string>();
-        const stack = [...dependent.dependencies];
-        while (stack.length > 0) {
-            const urn = stack.pop()!;
-            if (urn === dependency.urn) return true;
-            if (seen.has(urn)) continue;
-            seen.add(urn);
-            const next = byUrn.get(urn);
-            if (!next) continue;
-            stack.push(...next.dependencies);
-            if (!next.custom) {
-                stack.push(...this.resources.filter((r) => r.parent === urn).map((r) => r.urn));
-            }
-        }
-        return false;
+        return resourceDependsOn(this.resources, dependent, dependency);
     }
 
     clear(): void {
@@ -189,6 +170,30 @@ export class MockRecorder {
         this.invokes.length = 0;
         this.behaviour = defaultBehaviour;
     }
+}
+
+/**
+ * True when `dependent` waits for `dependency`, directly or through other resources of
+ * `resources`. As in the engine, depending on a component means depending on all its children; a
+ * resource does not depend on its parent or its parent's other children.
+ */
+export function resourceDependsOn(resources: readonly RecordedResource[], dependent: RecordedResource, dependency: RecordedResource): boolean {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const seen = new Set<string>();
+    const stack = [...dependent.dependencies];
+    while (stack.length > 0) {
+        const urn = stack.pop()!;
+        if (urn === dependency.urn) return true;
+        if (seen.has(urn)) continue;
+        seen.add(urn);
+        const next = byUrn.get(urn);
+        if (!next) continue;
+        stack.push(...next.dependencies);
+        if (!next.custom) {
+            stack.push(...resources.filter((r) => r.parent === urn).map((r) => r.urn));
+        }
+    }
+    return false;
 }
 
 /** Every secret value sent anywhere in a wire struct. */

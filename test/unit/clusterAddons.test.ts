@@ -5,7 +5,7 @@ import * as random from "@pulumi/random";
 import { ClusterAddons, clusterIdentifierOf } from "../../components/clusterAddons";
 import { parseLabConfig } from "../../components/config";
 import { addonCharts } from "../../components/render/addonValues";
-import { installMocks, mockKubeconfig, plainValues, promiseOf, RecordedResource, secretValues, settled } from "../helpers/pulumiMocks";
+import { installMocks, mockKubeconfig, plainValues, promiseOf, RecordedResource, resourceDependsOn, secretValues, settled } from "../helpers/pulumiMocks";
 import { labConfigWith, mapConfigSource } from "../helpers/stackConfig";
 
 const recorder = installMocks();
@@ -58,23 +58,9 @@ async function evaluate(changes: Record<string, unknown> = {}): Promise<Evaluati
     };
 }
 
-/**
- * True when `dependent` waits for `dependency` through declared dependencies (dependsOn and the
- * Outputs it was given), followed transitively. Never through the parent: sharing the
- * ClusterAddons parent must not count as waiting, or the CNI would seem to wait for the workers.
- */
+/** True when `dependent` waits for `dependency` (never through the shared ClusterAddons parent). */
 function waitsFor(evaluation: Evaluation, dependent: RecordedResource, dependency: RecordedResource): boolean {
-    const byUrn = new Map(evaluation.resources.map((r) => [r.urn, r]));
-    const seen = new Set<string>();
-    const stack = [...dependent.dependencies];
-    while (stack.length > 0) {
-        const urn = stack.pop()!;
-        if (urn === dependency.urn) return true;
-        if (seen.has(urn)) continue;
-        seen.add(urn);
-        stack.push(...(byUrn.get(urn)?.dependencies ?? []));
-    }
-    return false;
+    return resourceDependsOn(evaluation.resources, dependent, dependency);
 }
 
 const cniNames = (cni: "flannel" | "calico") => [`addons-${cni}-namespace`, `addons-${cni}`];
