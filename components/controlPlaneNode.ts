@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeSpec } from "./config";
 import { JoinCredentials, joinCluster, prepareNode } from "./nodeSteps";
-import { readManifest } from "./render/manifests";
+import { renderScript } from "./render/manifests";
 import { renderKubeadmInitConfig } from "./render/kubeadm";
 import { NodeConnection, runScript, stageFile } from "./remoteScript";
 
@@ -93,7 +93,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         );
         const removeScript = stageFile(
             `${name}-file-node-remove.sh`,
-            { node: args.connection, fileName: "node-remove.sh", content: readManifest("node-remove.sh") },
+            { node: args.connection, fileName: "node-remove.sh", content: renderScript("node-remove.sh") },
             { parent: this },
         );
         this.joined = runScript(

@@ -5,7 +5,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeSpec } from "./config";
-import { readManifest } from "./render/manifests";
+import { renderScript } from "./render/manifests";
 import { renderKubeadmJoinConfig } from "./render/kubeadm";
 import { NodeConnection, runScript, runScriptOnDelete, stageFile } from "./remoteScript";
 
@@ -36,7 +36,7 @@ export function prepareNode(
     );
     const resetScript = stageFile(
         `${name}-file-node-reset.sh`,
-        { node: args.connection, fileName: "node-reset.sh", content: readManifest("node-reset.sh") },
+        { node: args.connection, fileName: "node-reset.sh", content: renderScript("node-reset.sh") },
         { parent },
     );
     return { node: args.node, connection: args.connection, prepared, resetScript };

@@ -9,7 +9,7 @@
 import * as crypto from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { readManifest } from "./render/manifests";
+import { renderScript } from "./render/manifests";
 
 /** SSH access to one node, as every remote command of that node uses it. */
 export interface NodeConnection {
@@ -74,9 +74,9 @@ export interface RunScriptArgs {
 }
 
 /**
- * A remote command running a manifests/ script as root on create. Its stdin is the script text,
- * so a change to the script shows in `pulumi preview` as a diff of that command and runs the
- * (idempotent) script again.
+ * A remote command running a manifests/ script as root on create. Its stdin is the rendered script
+ * text (renderScript: includes pasted in), so a change to the script or to a file it includes shows
+ * in `pulumi preview` as a diff of that command and runs the (idempotent) script again.
  */
 export function runScript(name: string, args: RunScriptArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
     return new command.remote.Command(
@@ -85,7 +85,7 @@ export function runScript(name: string, args: RunScriptArgs, opts: pulumi.Custom
             ...commonArgs,
             connection: args.node.connection,
             create: scriptCommandLine({ NODE_NAME: args.node.nodeName, ...args.env }),
-            stdin: readManifest(args.script),
+            stdin: renderScript(args.script),
             triggers: args.triggers,
             logging: args.secretOutput ? "none" : "stdoutAndStderr",
         },

@@ -1,4 +1,4 @@
-import { readManifest, renderTemplate } from "./manifests";
+import { readManifest, renderScript, renderTemplate } from "./manifests";
 
 /** A control-plane node as the HA endpoint sees it. */
 export interface ControlPlanePeer {
@@ -179,10 +179,10 @@ export function renderKeepalivedConfig(args: KeepalivedConfigArgs): string {
 
 /** check-haproxy.sh, keepalived's vrrp_script; static (takes the API port as its argument). */
 export function renderHaproxyCheckScript(): string {
-    return readManifest("check-haproxy.sh");
+    return renderScript("check-haproxy.sh");
 }
 
 /** ha-endpoint-install.sh, run on each control plane; static (values come from the environment). */
 export function renderHaEndpointInstallScript(): string {
-    return readManifest("ha-endpoint-install.sh");
+    return renderScript("ha-endpoint-install.sh");
 }

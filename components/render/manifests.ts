@@ -22,9 +22,72 @@ export function manifestPath(name: string): string {
     return path.join(projectRoot, "manifests", name);
 }
 
-/** The text of a file under manifests/ (scripts, templates, YAML), as it lands on a node. */
+/**
+ * The text of a file under manifests/ as stored. Non-script files (templates, YAML) land on a node
+ * like this; a script goes through {@link renderScript} instead.
+ */
 export function readManifest(name: string): string {
     return fs.readFileSync(manifestPath(name), "utf8");
+}
+
+/**
+ * The files under manifests/ a node script may include: helpers shared by several scripts. Known
+ * names only, so an include can neither reach outside manifests/ nor pick up a stray file.
+ */
+export const scriptIncludes: readonly string[] = ["lib/common.sh"];
+
+/** A line that is (or tries to be) an include marker: `# k8s-lab:include lib/common.sh`. */
+const includeMarkerLine = /^\s*#\s*k8s-lab:include\b/;
+const includeMarker = /^# k8s-lab:include (\S+)$/;
+
+/**
+ * Replaces each include marker line of a script, `# k8s-lab:include <path>`, with the text of
+ * that manifests/ file, so the result is one self-contained script (a node gets a script on the
+ * stdin of `bash -s` or as one staged file: it has nothing to `source`). Throws on a path not in
+ * {@link scriptIncludes}, on a malformed marker and on a marker inside an included file (no
+ * nesting: one level keeps what a node runs easy to read from the sources).
+ *
+ * @param script      the script's text
+ * @param scriptName  its name, for error messages
+ * @param readInclude reads an included file by its manifests/ path (tests pass a stand-in)
+ */
+export function expandScriptIncludes(
+    script: string,
+    scriptName: string,
+    readInclude: (includePath: string) => string = readManifest,
+): string {
+    return script
+        .split("\n")
+        .map((line, index) => {
+            if (!includeMarkerLine.test(line)) {
+                return line;
+            }
+            const where = `${scriptName}:${index + 1}`;
+            const includePath = includeMarker.exec(line)?.[1];
+            if (includePath === undefined) {
+                throw new Error(`${where}: malformed include marker "${line}" (expected "# k8s-lab:include <path>")`);
+            }
+            if (!scriptIncludes.includes(includePath)) {
+                throw new Error(`${where}: unknown include ${includePath} (known: ${scriptIncludes.join(", ")})`);
+            }
+            const included = readInclude(includePath);
+            if (included.split("\n").some((includedLine) => includeMarkerLine.test(includedLine))) {
+                throw new Error(`${where}: ${includePath} has an include marker of its own: includes do not nest`);
+            }
+            return included.replace(/\n$/, "");
+        })
+        .join("\n");
+}
+
+/**
+ * A manifests/ script as a node receives it: its text with each include marker replaced by the
+ * included file (see {@link expandScriptIncludes}). Every script sent or staged goes through this.
+ */
+export function renderScript(name: string): string {
+    if (!name.endsWith(".sh")) {
+        throw new Error(`renderScript renders scripts (*.sh), not ${name}: use readManifest`);
+    }
+    return expandScriptIncludes(readManifest(name), name);
 }
 
 /**
