@@ -24,32 +24,10 @@
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
+# k8s-lab:include lib/common.sh
+
 readonly INIT_CONFIG=/etc/k8s-lab/kubeadm-init.yaml
 readonly ADMIN_KUBECONFIG=/etc/kubernetes/admin.conf
-readonly LOG_DIR=/var/log/k8s-lab
-
-log() { echo "[${NODE_NAME:-node}] $*"; }
-fail() {
-    echo "[${NODE_NAME:-node}] error: $*" >&2
-    exit 1
-}
-
-redact_secrets() {
-    sed -E -e 's/[a-z0-9]{6}\.[a-z0-9]{16}/<redacted-token>/g' -e 's/[0-9a-fA-F]{64}/<redacted-key>/g'
-}
-
-# run_logged LOG_NAME COMMAND...: output to a root-only log; on failure its redacted tail on stderr.
-run_logged() {
-    local log_file="${LOG_DIR}/$1.log"
-    shift
-    install -d -m 0700 "$LOG_DIR"
-    (umask 077 && echo "=== $(date -Is) $*" >>"$log_file")
-    if ! "$@" >>"$log_file" 2>&1; then
-        echo "[${NODE_NAME:-node}] error: '${*:1:2}' failed; last lines of ${log_file} (secrets redacted):" >&2
-        tail -n 25 "$log_file" | redact_secrets >&2
-        return 1
-    fi
-}
 
 # bootstrap_token_id FILE: prints the public ID (the 6 characters before the dot) of the first
 # bootstrap token in a kubeadm init config written by renderKubeadmInitConfig. The secret half is

@@ -18,41 +18,15 @@
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
+# k8s-lab:include lib/common.sh
+
 readonly INIT_CONFIG=/etc/k8s-lab/kubeadm-init.yaml
-readonly LOG_DIR=/var/log/k8s-lab
-readonly STATE_DIR=/var/lib/k8s-lab
-readonly DONE_MARKER="${STATE_DIR}/kubeadm-init.done"
-
-log() { echo "[${NODE_NAME:-node}] $*"; }
-fail() {
-    echo "[${NODE_NAME:-node}] error: $*" >&2
-    exit 1
-}
-
-# Hides bootstrap tokens and 64-hex-digit keys in text read on stdin.
-redact_secrets() {
-    sed -E -e 's/[a-z0-9]{6}\.[a-z0-9]{16}/<redacted-token>/g' -e 's/[0-9a-fA-F]{64}/<redacted-key>/g'
-}
-
-# run_logged LOG_NAME COMMAND...: runs COMMAND with its output appended to a root-only log; on
-# failure prints the log's last lines, secrets redacted, to stderr.
-run_logged() {
-    local log_file="${LOG_DIR}/$1.log"
-    shift
-    install -d -m 0700 "$LOG_DIR"
-    (umask 077 && echo "=== $(date -Is) $*" >>"$log_file")
-    if ! "$@" >>"$log_file" 2>&1; then
-        echo "[${NODE_NAME:-node}] error: '${*:1:2}' failed; last lines of ${log_file} (secrets redacted):" >&2
-        tail -n 25 "$log_file" | redact_secrets >&2
-        return 1
-    fi
-}
 
 main() {
     : "${NODE_NAME:?NODE_NAME is required}"
     [ "$(id -u)" = 0 ] || fail "run as root (sudo)"
 
-    if [ -f "$DONE_MARKER" ] && [ -f /etc/kubernetes/admin.conf ]; then
+    if step_done kubeadm-init && [ -f /etc/kubernetes/admin.conf ]; then
         log "already initialised"
         exit 0
     fi
@@ -67,8 +41,7 @@ main() {
     log "running kubeadm init (log: ${LOG_DIR}/kubeadm-init.log)"
     # --skip-*-print (allowed with --config) keep the token and the key out of even the root-only log.
     run_logged kubeadm-init kubeadm init --config "$INIT_CONFIG" --upload-certs --skip-token-print --skip-certificate-key-print
-    install -d -m 0700 "$STATE_DIR"
-    touch "$DONE_MARKER"
+    mark_step_done kubeadm-init
     log "control plane initialised"
 }
 

@@ -17,33 +17,9 @@
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
+# k8s-lab:include lib/common.sh
+
 readonly JOIN_CONFIG=/etc/k8s-lab/kubeadm-join.yaml
-readonly LOG_DIR=/var/log/k8s-lab
-readonly STATE_DIR=/var/lib/k8s-lab
-readonly DONE_MARKER="${STATE_DIR}/kubeadm-join.done"
-
-log() { echo "[${NODE_NAME:-node}] $*"; }
-fail() {
-    echo "[${NODE_NAME:-node}] error: $*" >&2
-    exit 1
-}
-
-redact_secrets() {
-    sed -E -e 's/[a-z0-9]{6}\.[a-z0-9]{16}/<redacted-token>/g' -e 's/[0-9a-fA-F]{64}/<redacted-key>/g'
-}
-
-# run_logged LOG_NAME COMMAND...: output to a root-only log; on failure its redacted tail on stderr.
-run_logged() {
-    local log_file="${LOG_DIR}/$1.log"
-    shift
-    install -d -m 0700 "$LOG_DIR"
-    (umask 077 && echo "=== $(date -Is) $*" >>"$log_file")
-    if ! "$@" >>"$log_file" 2>&1; then
-        echo "[${NODE_NAME:-node}] error: '${*:1:2}' failed; last lines of ${log_file} (secrets redacted):" >&2
-        tail -n 25 "$log_file" | redact_secrets >&2
-        return 1
-    fi
-}
 
 # join_config_role FILE: prints control-plane when the JoinConfiguration has a controlPlane
 # section (a top-level key in the YAML renderKubeadmJoinConfig writes), else worker.
@@ -64,7 +40,7 @@ main() {
     esac
     [ "$(id -u)" = 0 ] || fail "run as root (sudo)"
 
-    if [ -f "$DONE_MARKER" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
+    if step_done kubeadm-join && [ -f /etc/kubernetes/kubelet.conf ]; then
         log "already joined"
         exit 0
     fi
@@ -79,8 +55,7 @@ main() {
     fi
     log "joining the cluster as ${JOIN_ROLE} (log: ${LOG_DIR}/kubeadm-join.log)"
     run_logged kubeadm-join kubeadm join --config "$JOIN_CONFIG"
-    install -d -m 0700 "$STATE_DIR"
-    touch "$DONE_MARKER"
+    mark_step_done kubeadm-join
     log "joined as ${JOIN_ROLE}"
 }
 

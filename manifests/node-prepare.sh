@@ -21,17 +21,13 @@
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
+# k8s-lab:include lib/common.sh
+
 readonly CONTAINERD_CONFIG=/etc/containerd/config.toml
 readonly CONTAINERD_CONFIG_MARKER="# Managed by k8s-vsphere-lab node-prepare.sh: containerd's default config, SystemdCgroup = true, kubeadm's sandbox image."
 readonly KUBERNETES_KEYRING=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
 readonly KUBERNETES_APT_LIST=/etc/apt/sources.list.d/kubernetes.list
 readonly FLANNEL_UDEV_RULE=/etc/udev/rules.d/90-flannel-vxlan-tx-checksum-off.rules
-
-log() { echo "[${NODE_NAME:-node}] $*"; }
-fail() {
-    echo "[${NODE_NAME:-node}] error: $*" >&2
-    exit 1
-}
 
 # --- containerd config.toml editing (pure functions on files: tested against sample configs) ---
 

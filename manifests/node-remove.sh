@@ -21,13 +21,9 @@
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
-readonly ADMIN_KUBECONFIG=/etc/kubernetes/admin.conf
+# k8s-lab:include lib/common.sh
 
-log() { echo "[${NODE_NAME:-node}] $*"; }
-fail() {
-    echo "[${NODE_NAME:-node}] error: $*" >&2
-    exit 1
-}
+readonly ADMIN_KUBECONFIG=/etc/kubernetes/admin.conf
 
 api_answers() {
     local deadline=$((SECONDS + API_WAIT_SECONDS))

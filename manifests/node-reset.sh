@@ -15,31 +15,7 @@
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
-readonly LOG_DIR=/var/log/k8s-lab
-readonly STATE_DIR=/var/lib/k8s-lab
-
-log() { echo "[${NODE_NAME:-node}] $*"; }
-fail() {
-    echo "[${NODE_NAME:-node}] error: $*" >&2
-    exit 1
-}
-
-redact_secrets() {
-    sed -E -e 's/[a-z0-9]{6}\.[a-z0-9]{16}/<redacted-token>/g' -e 's/[0-9a-fA-F]{64}/<redacted-key>/g'
-}
-
-# run_logged LOG_NAME COMMAND...: output to a root-only log; on failure its redacted tail on stderr.
-run_logged() {
-    local log_file="${LOG_DIR}/$1.log"
-    shift
-    install -d -m 0700 "$LOG_DIR"
-    (umask 077 && echo "=== $(date -Is) $*" >>"$log_file")
-    if ! "$@" >>"$log_file" 2>&1; then
-        echo "[${NODE_NAME:-node}] error: '${*:1:2}' failed; last lines of ${log_file} (secrets redacted):" >&2
-        tail -n 25 "$log_file" | redact_secrets >&2
-        return 1
-    fi
-}
+# k8s-lab:include lib/common.sh
 
 # Whether kubeadm left anything on this node: kubeconfigs, static pods or etcd data.
 kubeadm_state_present() {

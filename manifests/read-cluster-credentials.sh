@@ -18,6 +18,7 @@ shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 readonly CA_CERT=/etc/kubernetes/pki/ca.crt
 readonly ADMIN_KUBECONFIG=/etc/kubernetes/admin.conf
 
+# Not lib/common.sh: its log() writes to stdout, which here must carry the credential alone.
 note() { echo "[${NODE_NAME:-node}] $*" >&2; }
 fail() {
     echo "[${NODE_NAME:-node}] error: $*" >&2

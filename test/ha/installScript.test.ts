@@ -1,8 +1,9 @@
 /**
- * Runs manifests/ha-endpoint-install.sh for real (root): in a network namespace of its own, with
- * /etc as an overlay and a private /run (test/ha/sandbox/run-install-sandbox.sh), real haproxy,
- * keepalived, dpkg-query and the script's own config checks, and stand-ins only for systemctl
- * (runs the daemons directly) and apt-get (must not be needed: the packages are installed here).
+ * Runs ha-endpoint-install.sh, as the program renders it, for real (root): in a network namespace
+ * of its own, with /etc as an overlay and a private /run (test/ha/sandbox/run-install-sandbox.sh),
+ * real haproxy, keepalived, dpkg-query and the script's own config checks, and stand-ins only for
+ * systemctl (runs the daemons directly) and apt-get (must not be needed: the packages are
+ * installed here).
  * Addresses exist only inside the test's namespace (10.213.8.0/24).
  */
 import { after, before, describe, it } from "node:test";
@@ -11,8 +12,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { keepalivedPriority, renderHaproxyCheckScript, renderHaproxyConfig, renderKeepalivedConfig } from "../../components/render/haEndpoint";
-import { manifestPath, projectRoot } from "../../components/render/manifests";
+import {
+    keepalivedPriority, renderHaEndpointInstallScript, renderHaproxyCheckScript, renderHaproxyConfig, renderKeepalivedConfig,
+} from "../../components/render/haEndpoint";
+import { projectRoot } from "../../components/render/manifests";
 import { requireTool } from "../helpers/tools";
 import { NetnsLab } from "./netnsLab";
 
@@ -48,10 +51,13 @@ describe("ha-endpoint-install.sh on a sandboxed node (run as root)", { timeout: 
             priority: keepalivedPriority(0), authPassword, apiPort,
         }));
         fs.writeFileSync(path.join(workDir, "check-haproxy.sh"), renderHaproxyCheckScript());
+        // The install script as the program sends it (rendered), not the file under manifests/.
+        const installScript = path.join(workDir, "ha-endpoint-install.sh");
+        fs.writeFileSync(installScript, renderHaEndpointInstallScript());
 
         const run = spawnSync("ip", [
             "netns", "exec", lab.namespaceOf("node"), "unshare", "--mount", "--propagation", "private",
-            path.join(projectRoot, "test", "ha", "sandbox", "run-install-sandbox.sh"), workDir, manifestPath("ha-endpoint-install.sh"),
+            path.join(projectRoot, "test", "ha", "sandbox", "run-install-sandbox.sh"), workDir, installScript,
         ], { encoding: "utf8", timeout: 100_000, env: { ...process.env, NODE_NAME: nodeName, VIP: vip, API_PORT: String(apiPort) } });
         assert.equal(run.status, 0, `the sandbox itself failed:\n${run.stdout}\n${run.stderr}`);
 

@@ -5,7 +5,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { manifestPath, projectRoot } from "../../components/render/manifests";
+import { expandScriptIncludes, manifestPath, projectRoot, renderScript, scriptIncludes } from "../../components/render/manifests";
 import { renderKubeadmInitConfig, renderKubeadmJoinConfig } from "../../components/render/kubeadm";
 import { requireTool, runTool } from "../helpers/tools";
 
@@ -15,9 +15,17 @@ const scriptNames = fs
     .filter((name) => name.endsWith(".sh"))
     .sort();
 
+/** A script as a node receives it: rendered, its includes pasted in. The checks run on this. */
 function scriptText(name: string): string {
+    return renderScript(name);
+}
+
+/** A script as stored under manifests/, include markers and all. */
+function sourceText(name: string): string {
     return fs.readFileSync(manifestPath(name), "utf8");
 }
+
+const INCLUDE_MARKER = /^\s*#\s*k8s-lab:include\b/m;
 
 /** The leading comment block after the shebang: where a script documents its interface. */
 function headerComment(text: string): string {
@@ -31,12 +39,25 @@ function codeLines(text: string): string[] {
     return text.split("\n").filter((line) => !/^\s*#/.test(line));
 }
 
+/** The rendered script written to a temp file once per script, for bash to load. */
+const renderedScriptFiles = new Map<string, string>();
+function renderedScriptFile(script: string): string {
+    let file = renderedScriptFiles.get(script);
+    if (file === undefined) {
+        file = path.join(tempDir(), script);
+        fs.writeFileSync(file, scriptText(script));
+        renderedScriptFiles.set(script, file);
+    }
+    return file;
+}
+
 /**
- * Runs one function of a manifests/ script in bash. The scripts define their functions and only
- * call main when K8S_LAB_FUNCTIONS_ONLY is not 1, so a test can load them without side effects.
+ * Runs one function of a rendered manifests/ script in bash (what a node runs, shared helpers
+ * included). The scripts define their functions and only call main when K8S_LAB_FUNCTIONS_ONLY is
+ * not 1, so a test can load them without side effects.
  */
 function runScriptFunction(script: string, fn: string, args: string[], input?: string): SpawnSyncReturns<string> {
-    return spawnSync("bash", ["-c", 'K8S_LAB_FUNCTIONS_ONLY=1; source "$0"; "$@"', manifestPath(script), fn, ...args], {
+    return spawnSync("bash", ["-c", 'K8S_LAB_FUNCTIONS_ONLY=1; source "$0"; "$@"', renderedScriptFile(script), fn, ...args], {
         encoding: "utf8",
         input,
         timeout: 30_000,
@@ -65,18 +86,22 @@ test("manifests/ holds the node scripts", () => {
     }
 });
 
-test("every manifests script passes shellcheck at style severity", () => {
+test("every rendered manifests script and every shared include passes shellcheck at style severity", () => {
     requireTool("shellcheck");
-    const failures = scriptNames.flatMap((name) => {
-        const result = runTool("shellcheck", ["--severity=style", "--shell=bash", manifestPath(name)]);
+    const rendered = scriptNames.map((name) => ({ name: `${name} (rendered)`, text: scriptText(name) }));
+    const includes = scriptIncludes.map((name) => ({ name, text: sourceText(name) }));
+    const failures = [...rendered, ...includes].flatMap(({ name, text }) => {
+        const result = runTool("shellcheck", ["--severity=style", "--shell=bash", "-"], text);
         return result.status === 0 ? [] : [`${name}:\n${result.stdout}${result.stderr}`];
     });
     assert.deepEqual(failures, []);
 });
 
-test("every manifests script parses with bash -n", () => {
-    const failures = scriptNames.flatMap((name) => {
-        const result = spawnSync("bash", ["-n", manifestPath(name)], { encoding: "utf8" });
+test("every rendered manifests script and every shared include parses with bash -n", () => {
+    const rendered = scriptNames.map((name) => ({ name: `${name} (rendered)`, text: scriptText(name) }));
+    const includes = scriptIncludes.map((name) => ({ name, text: sourceText(name) }));
+    const failures = [...rendered, ...includes].flatMap(({ name, text }) => {
+        const result = spawnSync("bash", ["-n"], { encoding: "utf8", input: text });
         return result.status === 0 ? [] : [`${name}: ${result.stderr}`];
     });
     assert.deepEqual(failures, []);
@@ -91,9 +116,10 @@ test("every manifests script starts with the bash shebang and set -euo pipefail"
     }
 });
 
-test("no manifests script uses eval or sources a file", () => {
-    for (const name of scriptNames) {
-        for (const line of codeLines(scriptText(name))) {
+test("no manifests script or shared include uses eval or sources a file", () => {
+    const texts = [...scriptNames.map((name) => ({ name, text: scriptText(name) })), ...scriptIncludes.map((name) => ({ name, text: sourceText(name) }))];
+    for (const { name, text } of texts) {
+        for (const line of codeLines(text)) {
             assert.doesNotMatch(line, /(^|[\s;&|(])eval(\s|$)/, `${name} uses eval: ${line}`);
             assert.doesNotMatch(line, /(^|[;&|]|\bthen|\bdo|\belse)\s*(source|\.)\s+\S/, `${name} sources a file: ${line}`);
         }
@@ -114,6 +140,96 @@ test("every environment variable a manifests script reads is documented in its h
             assert.match(header, /Environment:/, `${name} reads its environment but has no Environment: section`);
         }
     }
+});
+
+test("every environment variable a manifests script documents in its header is one it uses", () => {
+    for (const name of scriptNames) {
+        const text = scriptText(name);
+        const lines = headerComment(text).split("\n");
+        const start = lines.indexOf("# Environment:");
+        if (start === -1) continue;
+        const sectionEnd = lines.findIndex((line, index) => index > start && /^# \S/.test(line));
+        const section = lines.slice(start + 1, sectionEnd === -1 ? lines.length : sectionEnd);
+        // Entries are "#   NAME   what it is"; deeper-indented lines continue an entry.
+        const documented = section.flatMap((line) => /^#   ([A-Z][A-Z0-9_]*)\s/.exec(line)?.[1] ?? []);
+        assert.ok(documented.length > 0, `${name}: an Environment: section without entries`);
+        const code = codeLines(text).join("\n");
+        for (const variable of documented) {
+            assert.match(code, new RegExp(`\\$\\{?${variable}\\b`), `${name} documents ${variable} but never reads it`);
+        }
+    }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers (manifests/lib/) and renderScript, which pastes them into each script
+// ---------------------------------------------------------------------------------------------
+
+test("scriptIncludes lists exactly the files under manifests/lib", () => {
+    const libFiles = fs.readdirSync(path.join(projectRoot, "manifests", "lib")).map((file) => `lib/${file}`).sort();
+    assert.deepEqual([...scriptIncludes].sort(), libFiles);
+});
+
+test("renderScript replaces the include marker with the included file's text", () => {
+    const common = sourceText("lib/common.sh");
+    const marker = "# k8s-lab:include lib/common.sh";
+    const source = sourceText("kubeadm-init.sh");
+    assert.ok(source.includes(`\n${marker}\n`), "kubeadm-init.sh includes lib/common.sh");
+    const rendered = renderScript("kubeadm-init.sh");
+    assert.equal(rendered, source.replace(marker, common.replace(/\n$/, "")));
+    assert.ok(rendered.includes("\nrun_logged() {\n"), "the shared run_logged is in the rendered script");
+});
+
+test("no rendered manifests script contains an include marker", () => {
+    for (const name of scriptNames) {
+        assert.doesNotMatch(scriptText(name), INCLUDE_MARKER, name);
+    }
+});
+
+test("a script includes lib/common.sh once, right after set -euo pipefail and shopt", () => {
+    const including = scriptNames.filter((name) => INCLUDE_MARKER.test(sourceText(name)));
+    assert.ok(including.length >= 4, `only ${including.join(", ")} include the shared helpers`);
+    for (const name of including) {
+        const lines = sourceText(name).split("\n");
+        const markers = lines.filter((line) => INCLUDE_MARKER.test(line));
+        assert.deepEqual(markers, ["# k8s-lab:include lib/common.sh"], `${name}: one include marker`);
+        // The statements before the marker, trailing comments cut off.
+        const before = codeLines(lines.slice(0, lines.indexOf(markers[0])).join("\n"))
+            .filter((line) => line.trim() !== "")
+            .map((line) => line.replace(/\s+#.*$/, ""));
+        assert.deepEqual(before, ["set -euo pipefail", "shopt -s inherit_errexit"], `${name}: marker placement`);
+    }
+});
+
+test("no rendered manifests script defines a function twice", () => {
+    for (const name of scriptNames) {
+        const defined = [...scriptText(name).matchAll(/^([a-z_][a-z0-9_]*)\(\)\s*\{/gm)].map((match) => match[1]);
+        const twice = defined.filter((fn, index) => defined.indexOf(fn) !== index);
+        assert.deepEqual(twice, [], `${name} defines ${twice.join(", ")} more than once (a copy next to the shared include?)`);
+    }
+});
+
+test("an unknown include is an error, also one that points outside manifests/", () => {
+    for (const includePath of ["lib/other.sh", "../scripts/install-test-tools.sh", "/etc/passwd"]) {
+        const script = `#!/usr/bin/env bash\nset -euo pipefail\n# k8s-lab:include ${includePath}\n`;
+        assert.throws(() => expandScriptIncludes(script, "example.sh"), /example\.sh:3: unknown include/, includePath);
+    }
+});
+
+test("an include marker inside an included file is an error: includes do not nest", () => {
+    const script = "#!/usr/bin/env bash\nset -euo pipefail\n# k8s-lab:include lib/common.sh\n";
+    const nested = () => "log() { :; }\n# k8s-lab:include lib/common.sh\n";
+    assert.throws(() => expandScriptIncludes(script, "example.sh", nested), /do not nest/);
+});
+
+test("a malformed include marker is an error, not a comment passed through", () => {
+    for (const marker of ["#k8s-lab:include lib/common.sh", "# k8s-lab:include", "  # k8s-lab:include lib/common.sh", "# k8s-lab:include lib/common.sh extra"]) {
+        const script = `#!/usr/bin/env bash\nset -euo pipefail\n${marker}\n`;
+        assert.throws(() => expandScriptIncludes(script, "example.sh"), /malformed include marker/, marker);
+    }
+});
+
+test("renderScript renders only scripts", () => {
+    assert.throws(() => renderScript("haproxy.cfg"), /use readManifest/);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { readManifest } from "../../components/render/manifests";
+import { renderScript } from "../../components/render/manifests";
 import { evaluateProgram } from "../helpers/program";
 import { mockCaCertHash, mockKubeconfig, MockRecorder, plainValues, promiseOf, RecordedResource, secretValues } from "../helpers/pulumiMocks";
 import { labConfigWith } from "../helpers/stackConfig";
@@ -125,7 +125,7 @@ describe("late joins and scale-in", () => {
         test(`${node}: credentials are refreshed on node 0 right before its join`, () => {
             const refresh = cmd(`${node}-join-refresh`);
             assert.equal(hostOf(refresh), addressOf["k8s-control01"]);
-            assert.equal(refresh.inputs.stdin, readManifest("join-credentials-refresh.sh"));
+            assert.equal(refresh.inputs.stdin, renderScript("join-credentials-refresh.sh"));
             assert.match(refresh.inputs.create, new RegExp(`JOINING_NODE='${node}' JOIN_ROLE='${role}'`));
             assert.ok(recorder.dependsOn(cmd(`${node}-kubeadm-join`), refresh));
         });

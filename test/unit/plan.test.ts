@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { LabConfigError, parseLabConfig } from "../../components/config";
-import { projectRoot } from "../../components/render/manifests";
+import { projectRoot, renderScript } from "../../components/render/manifests";
 import { parseArguments, PlanResult, runPlan } from "../../scripts/plan";
 import { secretRedactor } from "../../scripts/plan/files";
 import { fullGraphEdges } from "../../scripts/plan/graph";
@@ -112,7 +112,8 @@ test("files/ holds every staged file and streamed script of the program, as rend
         if (staged) {
             assert.ok(found.some((f) => f.endsWith(path.join(command.node!.name, staged[1]))), `${command.name} not at its node path ${staged[1]}`);
         } else {
-            const manifest = fs.readdirSync(path.join(projectRoot, "manifests")).find((m) => fs.readFileSync(path.join(projectRoot, "manifests", m), "utf8") === stdin);
+            // What a node receives is the rendered script (shared helpers pasted in): compare with that.
+            const manifest = fs.readdirSync(path.join(projectRoot, "manifests")).find((m) => m.endsWith(".sh") && renderScript(m) === stdin);
             assert.ok(manifest, `${command.name} streams a script that is not a manifests/ file`);
             assert.ok(found.some((f) => f.endsWith(path.join("scripts", manifest))), `${command.name} not named after ${manifest}`);
         }

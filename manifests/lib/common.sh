@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# lib/common.sh: helpers shared by the node scripts under manifests/. Never run, sourced or copied
+# to a node on its own: renderScript (components/render/manifests.ts) pastes this text in place of
+# a script's include line, right after its `set -euo pipefail` and `shopt -s inherit_errexit`, so
+# each node receives one self-contained script. Hence no shebang and no `set` line here: the
+# including script's options hold. Reads NODE_NAME (each including script documents it).
+
+# Root-only folder of the logs run_logged writes (kubeadm prints secrets into them).
+readonly LOG_DIR=/var/log/k8s-lab
+# Folder of the markers that record a finished step: kubeadm-init.sh and kubeadm-join.sh write
+# <step>.done once their step has succeeded, node-reset.sh removes them.
+readonly STATE_DIR=/var/lib/k8s-lab
+
+# log MESSAGE...: one progress line on stdout, prefixed with the node's name.
+log() { echo "[${NODE_NAME:-node}] $*"; }
+
+# fail MESSAGE...: an error line on stderr, prefixed with the node's name; exits the script with 1.
+fail() {
+    echo "[${NODE_NAME:-node}] error: $*" >&2
+    exit 1
+}
+
+# redact_secrets: copies stdin to stdout with bootstrap tokens (abcdef.0123456789abcdef) and
+# 64-hex-digit keys (certificate keys) replaced by <redacted-token> and <redacted-key>.
+redact_secrets() {
+    sed -E -e 's/[a-z0-9]{6}\.[a-z0-9]{16}/<redacted-token>/g' -e 's/[0-9a-fA-F]{64}/<redacted-key>/g'
+}
+
+# run_logged LOG_NAME COMMAND...: runs COMMAND with its stdout and stderr appended to the root-only
+# ${LOG_DIR}/LOG_NAME.log (after a "=== <time> <command>" line); on failure prints the log's last
+# 25 lines, secrets redacted, to stderr and returns 1.
+run_logged() {
+    local log_file="${LOG_DIR}/$1.log"
+    shift
+    install -d -m 0700 "$LOG_DIR"
+    (umask 077 && echo "=== $(date -Is) $*" >>"$log_file")
+    if ! "$@" >>"$log_file" 2>&1; then
+        echo "[${NODE_NAME:-node}] error: '${*:1:2}' failed; last lines of ${log_file} (secrets redacted):" >&2
+        tail -n 25 "$log_file" | redact_secrets >&2
+        return 1
+    fi
+}
+
+# step_done STEP: succeeds when STEP (kubeadm-init, kubeadm-join) has succeeded on this node before.
+step_done() { [ -f "${STATE_DIR}/$1.done" ]; }
+
+# mark_step_done STEP: records that STEP has succeeded, for step_done.
+mark_step_done() {
+    install -d -m 0700 "$STATE_DIR"
+    touch "${STATE_DIR}/$1.done"
+}
