@@ -13,7 +13,7 @@ import { projectRoot } from "../components/render/manifests";
 import { evaluateProgram } from "../test/helpers/program";
 import { installMocks, MockRecorder } from "../test/helpers/pulumiMocks";
 import { mapConfigSource, RawStackConfig, readStackConfig } from "../test/helpers/stackConfig";
-import { plannedFiles, PlannedFile, readManifests } from "./plan/files";
+import { plannedFiles, PlannedFile, nodeManifests } from "./plan/files";
 import { renderCompactMermaid, renderDot, renderMermaid } from "./plan/graph";
 import { buildPlanModel, PlanModel, PlanNode } from "./plan/model";
 import { renderResourceTree } from "./plan/resourceTree";
@@ -78,7 +78,7 @@ export function renderPlan(model: PlanModel, durations: Readonly<Record<string, 
         resourcesText: renderResourceTree(model),
         mermaid: renderMermaid(model),
         dot: renderDot(model),
-        files: plannedFiles(model, readManifests(path.join(projectRoot, "manifests"))),
+        files: plannedFiles(model, nodeManifests()),
         timeline,
         timelineText: renderTimeline(model, timeline),
     };

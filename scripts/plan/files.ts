@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PlanModel, PlanResource } from "./model";
+import { manifestPath, projectRoot, readManifest, renderScript } from "../../components/render/manifests";
 
 /** One file of the plan, path relative to files/. */
 export interface PlannedFile {
@@ -33,13 +34,11 @@ function manifestNamed(script: string, manifests: ReadonlyMap<string, string>): 
     return undefined;
 }
 
-/** Every text file under a manifests/ folder, by name. */
-export function readManifests(directory: string): Map<string, string> {
+/** Every file of manifests/ by name, as a node receives it: scripts rendered with their includes. */
+export function nodeManifests(): Map<string, string> {
     const found = new Map<string, string>();
-    if (!fs.existsSync(directory)) return found;
-    for (const name of fs.readdirSync(directory).sort()) {
-        const full = path.join(directory, name);
-        if (fs.statSync(full).isFile()) found.set(name, fs.readFileSync(full, "utf8"));
+    for (const name of fs.readdirSync(path.join(projectRoot, "manifests")).sort()) {
+        if (fs.statSync(manifestPath(name)).isFile()) found.set(name, name.endsWith(".sh") ? renderScript(name) : readManifest(name));
     }
     return found;
 }

@@ -1,0 +1,55 @@
+/**
+ * Golden files: every artifact the lab stack renders (each node's staged files and scripts, the
+ * cluster's Helm values and manifests), committed under test/golden/lab/ so a reviewer sees any
+ * change to what lands on a node as a plain diff. `npm run golden` refreshes them; a unit test
+ * fails while they are stale.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { projectRoot } from "../components/render/manifests";
+import { readStackConfig } from "../test/helpers/stackConfig";
+import { evaluatePlanModel, renderPlan } from "./plan";
+
+/** Where the lab stack's golden files live. */
+export const goldenDirectory = path.join(projectRoot, "test", "golden", "lab");
+/** Every golden file ends so (KubeOne's testdata/*.golden): a copy of a script is not more source code. */
+const goldenSuffix = ".golden";
+
+/** The lab stack's rendered artifacts by relative path (the plan's files/ folder). */
+export async function renderGoldenFiles(): Promise<Map<string, string>> {
+    const model = await evaluatePlanModel("lab", readStackConfig("lab"));
+    const files = renderPlan(model).files;
+    return new Map([...files].sort((a, b) => a.path.localeCompare(b.path)).map((file) => [file.path, file.content]));
+}
+
+/** The golden files on disk by relative path. */
+export function readGoldenFiles(directory: string = goldenDirectory): Map<string, string> {
+    const found = new Map<string, string>();
+    const walk = (dir: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, entry.name);
+            if (entry.isDirectory()) walk(full);
+            else found.set(path.relative(directory, full).replace(/\.golden$/, ""), fs.readFileSync(full, "utf8"));
+        }
+    };
+    if (fs.existsSync(directory)) walk(directory);
+    return found;
+}
+
+async function main(): Promise<void> {
+    const files = await renderGoldenFiles();
+    fs.rmSync(goldenDirectory, { recursive: true, force: true });
+    for (const [relative, content] of files) {
+        const target = path.join(goldenDirectory, relative + goldenSuffix);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, content);
+    }
+    console.log(`golden: wrote ${files.size} files to ${path.relative(process.cwd(), goldenDirectory)}`);
+}
+
+if (require.main === module) {
+    main().catch((error) => {
+        console.error(error instanceof Error ? error.message : error);
+        process.exit(1);
+    });
+}
