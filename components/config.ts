@@ -390,6 +390,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         throw new LabConfigError(problems);
     }
 
+    const controlPlaneSchedulable = bool("controlPlaneSchedulable");
     const minor = versionMatch ? `1.${versionMatch[1]}` : "";
     return deepFreeze({
         vsphere: {
@@ -423,7 +424,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
             clusterName,
             podSubnet: podSubnetText,
             serviceSubnet: serviceSubnetText,
-            controlPlaneSchedulable: bool("controlPlaneSchedulable"),
+            controlPlaneSchedulable,
         },
         ssh: { user: sshUser, publicKey: sshPublicKey.trim(), privateKey: sshPrivateKey! },
         addons: {
@@ -444,7 +445,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
                 archiveOnDelete: bool("nfsArchiveOnDelete"),
                 mountOptions: reader.stringList("nfsMountOptions"),
             },
-            controlPlaneSchedulable: bool("controlPlaneSchedulable"),
+            controlPlaneSchedulable,
         },
     });
 }

@@ -106,7 +106,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             pulumi.secret(
                 runScript(`${name}-read-${what}`, { node: args.connection, script: "read-cluster-credentials.sh", env: { WHAT: what }, secretOutput: true }, { parent: this, dependsOn: [this.joined] }).stdout,
             );
-        const caCertHash = pulumi.secret(read("ca-cert-hash").apply((hash) => hash.trim()));
+        const caCertHash = read("ca-cert-hash").apply((hash) => hash.trim()); // still secret: apply keeps it
         this.caCertificate = read("ca-cert");
         this.kubeconfig = read("kubeconfig");
         this.joinCredentials = {

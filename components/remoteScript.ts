@@ -41,15 +41,20 @@ export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** `sudo -n env A='x' B='y' bash -s`: runs the script on stdin as root with these variables. */
-export function scriptCommandLine(env: Readonly<Record<string, string>>): string {
+/** `sudo -n env A='x' B='y' bash <script>`: runs a script as root with these (quoted) variables. */
+function rootBashCommandLine(env: Readonly<Record<string, string>>, script: string): string {
     const assignments = Object.entries(env).map(([key, value]) => {
         if (!/^[A-Z][A-Z0-9_]*$/.test(key)) {
             throw new Error(`environment variable name '${key}' must be upper case letters, digits and _`);
         }
         return `${key}=${shellQuote(value)}`;
     });
-    return ["sudo", "-n", "env", ...assignments, "bash", "-s"].join(" ");
+    return ["sudo", "-n", "env", ...assignments, "bash", script].join(" ");
+}
+
+/** `sudo -n env A='x' B='y' bash -s`: runs the script on stdin as root with these variables. */
+export function scriptCommandLine(env: Readonly<Record<string, string>>): string {
+    return rootBashCommandLine(env, "-s");
 }
 
 /** Options shared by every remote command: no previous output in the environment (needs AcceptEnv). */
@@ -112,14 +117,12 @@ export interface RunScriptOnDeleteArgs {
  * SSH key or script never triggers the delete.
  */
 export function runScriptOnDelete(name: string, args: RunScriptOnDeleteArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-    const env = { NODE_NAME: args.node.nodeName, ...args.env };
-    const assignments = Object.entries(env).map(([key, value]) => `${key}=${shellQuote(value)}`);
     return new command.remote.Command(
         name,
         {
             ...commonArgs,
             connection: args.node.connection,
-            delete: ["sudo", "-n", "env", ...assignments, "bash", `${stagingDirectory}/${args.stagedScriptName}`].join(" "),
+            delete: rootBashCommandLine({ NODE_NAME: args.node.nodeName, ...args.env }, `${stagingDirectory}/${args.stagedScriptName}`),
             logging: "stdoutAndStderr",
         },
         pulumi.mergeOptions(opts, { dependsOn: [args.stagedScript] }),
@@ -144,13 +147,14 @@ export function stageFile(name: string, args: StageFileArgs, opts: pulumi.Custom
         throw new Error(`staged file name '${args.fileName}' must be letters, digits, '.', '_' or '-'`);
     }
     const target = `${stagingDirectory}/${args.fileName}`;
+    const write = `sudo -n install -D -m 0600 -o root -g root /dev/stdin ${target}`;
     return new command.remote.Command(
         name,
         {
             ...commonArgs,
             connection: args.node.connection,
-            create: `sudo -n install -D -m 0600 -o root -g root /dev/stdin ${target}`,
-            update: `sudo -n install -D -m 0600 -o root -g root /dev/stdin ${target}`,
+            create: write,
+            update: write,
             delete: `sudo -n rm -f ${target}`,
             stdin: args.content,
             logging: "stderr",

@@ -1,3 +1,4 @@
+import { parseIpv4 } from "../network";
 import { readManifest, renderScript, renderTemplate } from "./manifests";
 
 /** A control-plane node as the HA endpoint sees it. */
@@ -60,8 +61,7 @@ const absolutePathPattern = /^\/[A-Za-z0-9._\/-]+$/;
 
 /** True for a dotted-quad IPv4 address. */
 function isIpv4(text: string): boolean {
-    const parts = text.split(".");
-    return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255);
+    return parseIpv4(text) !== undefined;
 }
 
 function isPort(value: number): boolean {
