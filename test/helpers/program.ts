@@ -5,27 +5,29 @@
 import { installMocks, MockRecorder, settled } from "./pulumiMocks";
 import { RawStackConfig, useStackConfig } from "./stackConfig";
 
-/** Runs index.ts once; resolves to the recorder with every registration, or rejects with the program's error. */
-export async function evaluateProgram(config: RawStackConfig): Promise<{ recorder: MockRecorder; exports: Record<string, unknown> }> {
+/** Clears the recorder, sets the config and returns a loader that runs index.ts afresh. */
+function prepareProgram(config: RawStackConfig): { recorder: MockRecorder; load: () => Record<string, unknown> } {
     const recorder = installMocks();
     recorder.clear();
     useStackConfig(config);
     const indexPath = require.resolve("../../index");
     delete require.cache[indexPath];
-    const exports = require(indexPath) as Record<string, unknown>;
+    return { recorder, load: () => require(indexPath) as Record<string, unknown> };
+}
+
+/** Runs index.ts once; resolves to the recorder with every registration, or rejects with the program's error. */
+export async function evaluateProgram(config: RawStackConfig): Promise<{ recorder: MockRecorder; exports: Record<string, unknown> }> {
+    const { recorder, load } = prepareProgram(config);
+    const exports = load();
     await settled();
     return { recorder, exports };
 }
 
 /** Runs index.ts expecting a config error; returns the error and what was registered before it. */
 export async function evaluateProgramError(config: RawStackConfig): Promise<{ error: Error; recorder: MockRecorder }> {
-    const recorder = installMocks();
-    recorder.clear();
-    useStackConfig(config);
-    const indexPath = require.resolve("../../index");
-    delete require.cache[indexPath];
+    const { recorder, load } = prepareProgram(config);
     try {
-        require(indexPath);
+        load();
     } catch (error) {
         await settled();
         return { error: error as Error, recorder };
