@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigKey, configKeys, ConfigKeyName, fullKey, projectName, vsphereProviderKeys } from "./configSchema";
-import { formatIpv4, Ipv4Range, parseCidr, parseIpv4, parseIpv4Range, rangeContains, rangesOverlap } from "./network";
+import { formatIpv4, Ipv4Range, parseCidr, parseIpv4, parseIpv4Range, rangeContains, rangesOverlap, staticMacAddressBits } from "./network";
 
 /** A node's role in the cluster. */
 export type NodeRole = "control-plane" | "worker";
@@ -135,6 +135,10 @@ const rfc1123Label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const kubernetesVersionPattern = /^1\.(\d+)\.(\d+)$/;
 const minimumMemoryMb = 2048;
 const minimumCpus = 2;
+/** The smallest system disk a node works with (images and etcd). */
+export const minimumDiskGb = 10;
+/** A Linux interface name: at most 15 characters (IFNAMSIZ - 1), none of them '/', ':' or blanks. */
+const interfaceNamePattern = /^[A-Za-z][A-Za-z0-9_-]{0,14}$/;
 
 /** Parses every key, applies defaults, validates the whole, and collects all problems at once. */
 export function parseLabConfig(source: ConfigSource): LabConfig {
@@ -174,6 +178,11 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     if (subnetText !== "" && !subnet) {
         problems.push(`${fullKey("nodeSubnet")} '${subnetText}' is not a CIDR like 192.168.1.0/24 (network address, no host bits): fix it.`);
     }
+    if (subnet && subnet.prefixLength < 32 - staticMacAddressBits) {
+        problems.push(
+            `${fullKey("nodeSubnet")} ${subnetText} is wider than /${32 - staticMacAddressBits}: each node's static MAC carries the low ${staticMacAddressBits} bits of its address, so nodes of a wider subnet could share one; use a smaller node subnet.`,
+        );
+    }
     const inSubnet = (address: number) => !subnet || rangeContains(subnet, address);
     const subnetHint = subnet ? `nodeSubnet ${subnetText}` : "nodeSubnet";
 
@@ -193,7 +202,13 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     };
 
     const gateway = str("gateway");
-    requireAddress(fullKey("gateway"), gateway);
+    const gatewayAddress = requireAddress(fullKey("gateway"), gateway);
+    const interfaceName = str("nodeInterface");
+    if (!interfaceNamePattern.test(interfaceName)) {
+        problems.push(
+            `${fullKey("nodeInterface")} '${interfaceName}' is not a Linux interface name: use a letter, then up to 14 letters, digits, '_' or '-' (e.g. lan0).`,
+        );
+    }
     const dnsServers = reader.stringList("dnsServers");
     dnsServers.forEach((server, index) => {
         if (parseIpv4(server) === undefined) {
@@ -255,8 +270,24 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         if (node.cpus < minimumCpus) {
             problems.push(`${where} has ${node.cpus} vCPU: kubeadm's preflight needs at least ${minimumCpus}; raise cpus.`);
         }
-        if (node.diskGb < 10) {
-            problems.push(`${where} has a ${node.diskGb} GB disk: images and etcd need at least 10 GB (50 is comfortable); raise diskGb.`);
+        if (node.diskGb < minimumDiskGb) {
+            problems.push(`${where} has a ${node.diskGb} GB disk: images and etcd need at least ${minimumDiskGb} GB (50 is comfortable); raise diskGb.`);
+        }
+    }
+
+    const linkedClones = bool("linkedClones");
+    if (linkedClones) {
+        // A linked clone's disk is a delta on the template's snapshot: it has the template's size
+        // and cannot be resized (vsphere provider docs, clone.linked_clone), so a size is a mistake.
+        const sized = [
+            ...(reader.isSet("diskGb") ? [fullKey("diskGb")] : []),
+            ...reader.nodesSetting("controlPlanes", "diskGb"),
+            ...reader.nodesSetting("workers", "diskGb"),
+        ];
+        if (sized.length > 0) {
+            problems.push(
+                `${sized.join(", ")} set while ${fullKey("linkedClones")} is on: a linked clone keeps the template's disk size; remove the disk size (grow the template's disk instead) or turn linkedClones off.`,
+            );
         }
     }
 
@@ -267,6 +298,9 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         const owner = seenAddresses.get(vip);
         if (owner) {
             problems.push(`${fullKey("apiVip")} ${vipText} is the address of ${owner}: the VIP must be a free address that only keepalived uses.`);
+        }
+        if (vip === gatewayAddress) {
+            problems.push(`${fullKey("apiVip")} ${vipText} is the gateway's address: the VIP must be a free address that only keepalived uses; pick an unused one.`);
         }
     }
     const apiDnsName = str("apiDnsName");
@@ -405,7 +439,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
             network: str("vsphereNetwork"),
             template: str("vsphereTemplate"),
             folder: str("vsphereFolder") || undefined,
-            linkedClones: bool("linkedClones"),
+            linkedClones,
         },
         network: {
             subnet: subnetText,
@@ -413,7 +447,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
             gateway,
             dnsServers,
             searchDomains: reader.stringList("searchDomains"),
-            interfaceName: str("nodeInterface"),
+            interfaceName,
         },
         controlPlanes,
         workers,
@@ -584,6 +618,17 @@ class KeyReader {
                 },
             ];
         });
+    }
+
+    /** `key[i].field` for every node of the list that sets field itself. */
+    nodesSetting(key: "controlPlanes" | "workers", field: string): string[] {
+        const value = this.source.raw(fullKey(key)) === undefined ? undefined : this.json(key);
+        if (!Array.isArray(value)) {
+            return [];
+        }
+        return value.flatMap((entry: unknown, index: number) =>
+            typeof entry === "object" && entry !== null && field in entry ? [`${fullKey(key)}[${index}].${field}`] : [],
+        );
     }
 
     /** Keys in the project namespace that the program does not know: almost always typos. */

@@ -38,7 +38,12 @@ export const configKeys = {
         description: "Name of the Ubuntu 24.04 cloud-image template (VMware tools + cloud-init) that every VM is cloned from.",
     },
     vsphereFolder: { type: "string", default: "", description: "VM folder for the lab's VMs (must exist); empty = the datacenter's root." },
-    linkedClones: { type: "boolean", default: false, description: "Clone from the template's snapshot (fast, needs a snapshot on the template)." },
+    linkedClones: {
+        type: "boolean",
+        default: false,
+        description:
+            "Clone from the template's snapshot (seconds instead of minutes; needs a snapshot on the template and the VMs on the template's datastore). The disks keep the template's size: diskGb must not be set.",
+    },
 
     // --- node network
     nodeSubnet: { type: "string", description: "CIDR of the network the nodes, the API VIP and the LoadBalancer pool live in, e.g. 192.168.1.0/24." },
@@ -47,8 +52,9 @@ export const configKeys = {
     searchDomains: { type: "string[]", default: [], description: "DNS search domains of the nodes." },
     nodeInterface: {
         type: "string",
-        default: "ens192",
-        description: "Name of the nodes' NIC inside the guest (vmxnet3 on Ubuntu: ens192; seed 000 had ens160). keepalived binds the VIP to it.",
+        default: "lan0",
+        description:
+            "Name cloud-init gives each node's single NIC, found by its static MAC whatever the template calls it (ens160, ens192, ...). keepalived binds the VIP to it.",
     },
 
     // --- nodes

@@ -3,10 +3,10 @@ import { ApiServerReady } from "../providers/apiServerReady";
 import * as vsphere from "../providers/vsphere";
 import { ClusterAddons } from "./clusterAddons";
 import { ClusterSecrets } from "./clusterSecrets";
-import { LabConfig, NodeRole } from "./config";
+import { LabConfig, LabConfigError, NodeRole } from "./config";
 import { ControlPlaneNode } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
-import { NodeVm, VspherePlacement } from "./nodeVm";
+import { NodeVm, templateProblems, VspherePlacement } from "./nodeVm";
 import { NodeConnection, sshConnection } from "./remoteScript";
 import { WorkerNode } from "./workerNode";
 
@@ -185,7 +185,13 @@ function lookUpPlacement(name: string, cfg: LabConfig, parent: pulumi.Resource):
         resourcePoolId,
         datastoreId: vsphere.getDatastoreOutput({ name: cfg.vsphere.datastore, datacenterId }, lookup).id,
         networkId: vsphere.getNetworkOutput({ name: cfg.vsphere.network, datacenterId }, lookup).id,
-        template: vsphere.getVirtualMachineOutput({ name: cfg.vsphere.template, datacenterId }, lookup),
+        template: vsphere.getVirtualMachineOutput({ name: cfg.vsphere.template, datacenterId }, lookup).apply((template) => {
+            const problems = templateProblems(template, cfg.vsphere.template, cfg.vsphere.linkedClones);
+            if (problems.length > 0) {
+                throw new LabConfigError(problems);
+            }
+            return template;
+        }),
         folder: cfg.vsphere.folder,
         linkedClone: cfg.vsphere.linkedClones,
     };

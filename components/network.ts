@@ -78,3 +78,25 @@ export function rangeContains(range: Ipv4Range, address: number): boolean {
 export function rangesOverlap(a: Ipv4Range, b: Ipv4Range): boolean {
     return a.first <= b.last && b.first <= a.last;
 }
+
+/**
+ * Bits of an address that VMware's static MAC range can carry: vCenter accepts manually set MACs
+ * only in 00:50:56:00:00:00-00:50:56:3f:ff:ff (22 bits; VMware KB 219, "Setting a static MAC
+ * address for a virtual NIC").
+ */
+export const staticMacAddressBits = 22;
+
+/**
+ * The node's static MAC: VMware's static prefix plus the low 22 bits of its IPv4 address. It is
+ * derived, not stored: a re-run computes the same MAC (no diff), and two nodes of one subnet of at
+ * least /10 can never share one, because their addresses differ in those bits.
+ */
+export function staticMacAddress(address: string): string {
+    const value = parseIpv4(address);
+    if (value === undefined) {
+        throw new Error(`staticMacAddress: '${address}' is not an IPv4 address`);
+    }
+    const low = value % 2 ** staticMacAddressBits;
+    const bytes = [0x00, 0x50, 0x56, Math.floor(low / 65536), Math.floor(low / 256) % 256, low % 256];
+    return bytes.map((byte) => byte.toString(16).padStart(2, "0")).join(":");
+}

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vsphere from "../providers/vsphere";
-import { NodeSpec } from "./config";
+import { minimumDiskGb, NodeSpec } from "./config";
+import { fullKey } from "./configSchema";
+import { staticMacAddress } from "./network";
 import { cloudInitExtraConfig } from "./render/cloudInit";
 
 /** Where in vSphere the lab's VMs go: looked up once by KubernetesLab, shared by every NodeVm. */
@@ -37,6 +39,33 @@ export interface NodeVmArgs {
     readonly apiHost?: { readonly name: string; readonly address: string };
 }
 
+/**
+ * What is wrong with the template for this lab, each problem naming the key and the fix; empty when
+ * it can be cloned. Checked on the template lookup, so `pulumi preview` refuses before any VM.
+ */
+export function templateProblems(template: vsphere.GetVirtualMachineResult, templateName: string, linkedClone: boolean): string[] {
+    const key = `${fullKey("vsphereTemplate")} '${templateName}'`;
+    const problems: string[] = [];
+    if (template.vappTransports.length > 0) {
+        // cloud-init's OVF datasource comes before the VMware (guestinfo) one in Ubuntu's
+        // datasource_list: with vApp options on, a clone boots with the OVA's vApp properties
+        // (its default hostname, no user-data) and the guestinfo this program writes is ignored.
+        problems.push(
+            `${key} has vApp options on (OVF environment transport ${template.vappTransports.join(", ")}): cloud-init would read the OVA's vApp properties, not the node's guestinfo. ` +
+                "Turn them off on the template (Edit Settings > vApp Options > uncheck 'Enable vApp options'): see 'Building the template' in README.md.",
+        );
+    }
+    if (template.disks.length === 0) {
+        problems.push(`${key} has no disk: clone it from the Ubuntu cloud image (see 'Building the template' in README.md).`);
+    } else if (linkedClone && template.disks[0].size < minimumDiskGb) {
+        problems.push(
+            `${key} has a ${template.disks[0].size} GB disk and ${fullKey("linkedClones")} is on: a linked clone keeps the template's disk size; ` +
+                `grow the template's disk to at least ${minimumDiskGb} GB (50 is comfortable) before taking its snapshot, or turn linkedClones off.`,
+        );
+    }
+    return problems;
+}
+
 /** How long `pulumi up` waits for a fresh clone to report its address through VMware tools. */
 const guestNetTimeoutMinutes = 10;
 
@@ -55,6 +84,9 @@ export class NodeVm extends pulumi.ComponentResource {
         super("lab:index:NodeVm", name, {}, opts);
         const { node, placement, network } = args;
         const template = pulumi.output(placement.template);
+        // A static MAC from VMware's manual range, derived from the node's address: the guest's
+        // netplan config finds the NIC by it (components/render/cloudInit.ts).
+        const macAddress = staticMacAddress(node.address);
 
         this.vm = new vsphere.VirtualMachine(
             `${name}-vm`,
@@ -71,12 +103,20 @@ export class NodeVm extends pulumi.ComponentResource {
                 guestId: template.guestId,
                 firmware: template.firmware,
                 scsiType: template.scsiType,
-                networkInterfaces: [{ networkId: placement.networkId, adapterType: template.apply((t) => t.networkInterfaceTypes[0] ?? "vmxnet3") }],
+                networkInterfaces: [
+                    {
+                        networkId: placement.networkId,
+                        adapterType: template.apply((t) => t.networkInterfaceTypes[0] ?? "vmxnet3"),
+                        useStaticMac: true,
+                        macAddress,
+                    },
+                ],
                 disks: [
                     {
                         label: "disk0",
-                        // Never smaller than the template's disk: a clone cannot shrink it.
-                        size: template.apply((t) => Math.max(node.diskGb, t.disks[0]?.size ?? 0)),
+                        // A linked clone's disk is the template's (a delta disk on its snapshot cannot be
+                        // resized); a full clone gets diskGb, never smaller than the template's disk.
+                        size: template.apply((t) => (placement.linkedClone ? t.disks[0].size : Math.max(node.diskGb, t.disks[0]?.size ?? 0))),
                         thinProvisioned: template.apply((t) => t.disks[0]?.thinProvisioned ?? true),
                         eagerlyScrub: template.apply((t) => t.disks[0]?.eagerlyScrub ?? false),
                     },
@@ -90,6 +130,7 @@ export class NodeVm extends pulumi.ComponentResource {
                     gateway: network.gateway,
                     dnsServers: network.dnsServers,
                     searchDomains: network.searchDomains,
+                    macAddress,
                     interfaceName: network.interfaceName,
                     adminUser: args.adminUser,
                     sshPublicKey: args.sshPublicKey,

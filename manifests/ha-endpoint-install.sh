@@ -8,6 +8,8 @@
 #   VIP                the API virtual IP                                  (required)
 #   API_PORT           the port haproxy listens on, behind the VIP         (required)
 #   VIP_WAIT_SECONDS   how long to wait for VIP:API_PORT to answer TCP     (default 180)
+#   APT_LOCK_WAIT_SECONDS  how long apt use waits for first boot and apt's locks (default 900)
+#   APT_RETRY_SECONDS  pause between two tries while apt's locks are held   (default 5)
 # Staged files (root-only, 0600, written before this script runs):
 #   /etc/k8s-lab/haproxy.cfg        -> /etc/haproxy/haproxy.cfg
 #   /etc/k8s-lab/keepalived.conf    -> /etc/keepalived/keepalived.conf (0600: VRRP password)
@@ -15,6 +17,10 @@
 # Idempotent: a re-run with the same files changes nothing and restarts nothing.
 # No sysctl is needed: haproxy binds the API port on all addresses, not the VIP itself.
 set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) fails the caller too
+
+# k8s-lab:include lib/common.sh
+# k8s-lab:include lib/apt.sh
 
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${VIP:?VIP is required}"
@@ -22,7 +28,6 @@ set -euo pipefail
 VIP_WAIT_SECONDS="${VIP_WAIT_SECONDS:-180}"
 
 staged=/etc/k8s-lab
-log() { echo "[${NODE_NAME}] $*"; }
 
 for file in haproxy.cfg keepalived.conf check-haproxy.sh; do
     if [ ! -s "$staged/$file" ]; then
@@ -31,21 +36,15 @@ for file in haproxy.cfg keepalived.conf check-haproxy.sh; do
     fi
 done
 
-# 1. Packages. cloud-init may still hold the apt lock on a fresh VM: wait for it, bounded.
-packages_installed() {
-    local package
-    for package in haproxy keepalived; do
-        # shellcheck disable=SC2016 # ${Status} is dpkg-query's field, not a shell variable
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || return 1
-    done
-}
-if packages_installed; then
+# 1. Packages, once cloud-init and apt's first-boot runs are done; apt use is serialized with
+# node-prepare.sh, which runs at the same time on this node (lib/common.sh apt_locked).
+if package_installed haproxy && package_installed keepalived; then
     log "haproxy and keepalived already installed"
 else
+    wait_for_first_boot
     log "installing haproxy and keepalived ..."
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get -o DPkg::Lock::Timeout=300 update -qq
-    apt-get -o DPkg::Lock::Timeout=300 install -y -qq haproxy keepalived >/dev/null
+    apt_get update -qq
+    apt_get install -qq haproxy keepalived >/dev/null
 fi
 
 # install_if_changed <source> <target> <mode>: installs root-owned and returns 0 only if the target changed.

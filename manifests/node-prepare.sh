@@ -10,6 +10,8 @@
 #   RUNS_WORKLOADS      true | false: the node runs pods, so it mounts NFS volumes (default:
 #                       true on workers; the program sets it on schedulable control planes)
 #   KUBERNETES_VERSION  patch version to install and hold, e.g. 1.33.4           (required)
+#   APT_LOCK_WAIT_SECONDS   how long apt use waits for first boot and apt's locks (default 900)
+#   APT_RETRY_SECONDS       pause between two tries while apt's locks are held   (default 5)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
 # Staged files: none. Secrets: none.
 # Idempotent: a re-run on a prepared node changes nothing, restarts nothing and succeeds.
@@ -22,6 +24,7 @@ set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
 # k8s-lab:include lib/common.sh
+# k8s-lab:include lib/apt.sh
 
 readonly CONTAINERD_CONFIG=/etc/containerd/config.toml
 readonly CONTAINERD_CONFIG_MARKER="# Managed by k8s-vsphere-lab node-prepare.sh: containerd's default config, SystemdCgroup = true, kubeadm's sandbox image."
@@ -134,27 +137,6 @@ write_if_changed() {
     rm -f "$staged"
 }
 
-apt_get() {
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -y -q "$@"
-}
-
-package_installed() {
-    # shellcheck disable=SC2016 # ${Status} is dpkg-query's field, not a shell variable
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
-}
-
-wait_for_cloud_init() {
-    command -v cloud-init >/dev/null || return 0
-    log "waiting for cloud-init to finish"
-    local status=0
-    cloud-init status --wait >/dev/null || status=$?
-    case "$status" in
-        0) ;;
-        2) log "warning: cloud-init finished with recoverable errors (see: cloud-init status --long)" ;;
-        *) fail "cloud-init failed (exit $status): see /var/log/cloud-init-output.log" ;;
-    esac
-}
-
 disable_swap() {
     if [ -n "$(swapon --show --noheadings)" ]; then
         log "turning swap off"
@@ -213,6 +195,20 @@ install_base_packages() {
     apt_get install --no-install-recommends "${missing[@]}"
 }
 
+# The container runtime is held like the Kubernetes packages: unattended-upgrades (on in Ubuntu's
+# cloud image) skips held packages, so a security update never restarts containerd under running
+# pods; upgrading it becomes a deliberate, drained step (README "Upgrading the container runtime").
+hold_runtime_packages() {
+    local held
+    held="$(apt-mark showhold)"
+    if grep -qx containerd <<<"$held" && grep -qx runc <<<"$held"; then
+        log "containerd and runc held"
+        return 0
+    fi
+    apt_locked apt-mark hold containerd runc >/dev/null
+    log "containerd and runc held: unattended-upgrades leaves them alone"
+}
+
 add_kubernetes_repository() {
     local minor="${KUBERNETES_VERSION%.*}"
     local url="https://pkgs.k8s.io/core:/stable:/v${minor}/deb/"
@@ -259,7 +255,7 @@ install_kubernetes_packages() {
         apt_get install --no-install-recommends --allow-change-held-packages \
             "kubelet=${apt_version}" "kubeadm=${apt_version}" "kubectl=${apt_version}"
     fi
-    apt-mark hold "${packages[@]}" >/dev/null
+    apt_locked apt-mark hold "${packages[@]}" >/dev/null
     log "kubelet, kubeadm, kubectl held at ${KUBERNETES_VERSION}"
     systemctl enable -q kubelet
 }
@@ -328,11 +324,12 @@ main() {
     [ "$(id -u)" = 0 ] || fail "run as root (sudo)"
 
     log "preparing ${NODE_ROLE} node for Kubernetes ${KUBERNETES_VERSION}"
-    wait_for_cloud_init
+    wait_for_first_boot
     disable_swap
     load_kernel_modules
     apply_sysctls
     install_base_packages
+    hold_runtime_packages
     add_kubernetes_repository
     install_kubernetes_packages
     configure_containerd

@@ -69,6 +69,9 @@ export interface VirtualMachineDiskArgs {
 export interface VirtualMachineNetworkInterfaceArgs {
     readonly networkId: pulumi.Input<string>;
     readonly adapterType?: pulumi.Input<string>;
+    /** Use macAddress instead of a MAC vCenter generates. */
+    readonly useStaticMac?: pulumi.Input<boolean>;
+    readonly macAddress?: pulumi.Input<string>;
 }
 
 /** The VirtualMachine inputs the lab sets (names as in the provider schema). */
@@ -193,6 +196,8 @@ export interface GetVirtualMachineResult {
     readonly firmware: string;
     readonly scsiType: string;
     readonly networkInterfaceTypes: string[];
+    /** The OVF environment transports of the template's vApp options; empty when vApp options are off. */
+    readonly vappTransports: string[];
     readonly disks: { readonly label: string; readonly size: number; readonly thinProvisioned: boolean; readonly eagerlyScrub: boolean; readonly unitNumber: number }[];
 }
 /** Looks up a VM or template by name: the template every node is cloned from. */

@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
+import { stringifyYaml } from "../components/render/yaml";
 import { ConfigKey, configKeys, projectName, vsphereProviderKeys } from "../components/configSchema";
 import { projectRoot } from "../components/render/manifests";
 
@@ -34,7 +34,7 @@ export function renderProjectFile(): string {
         backend: { url: "file://~" },
         config,
     };
-    return `# Generated from components/configSchema.ts by 'npm run docs': edit that table, not this block.\n${YAML.stringify(project, { lineWidth: 0 })}`;
+    return `# Generated from components/configSchema.ts by 'npm run docs': edit that table, not this block.\n${stringifyYaml(project)}`;
 }
 
 const cell = (text: string) => text.replace(/\|/g, "\\|");

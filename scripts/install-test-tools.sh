@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests run (Debian packages): haproxy and keepalived check the rendered
 # configs and run the failover test, shellcheck checks every script, iproute2 builds the test
-# namespaces, openssl makes the test CA. Installs only what is missing; fails with the fix if it can't.
+# namespaces, openssl makes the test CA, cloud-init and netplan read every node's first-boot files,
+# apt (always present) runs the apt lock test. Installs only what is missing; fails with the fix if it can't.
 set -euo pipefail
 
 declare -A tool_package=(
@@ -10,6 +11,8 @@ declare -A tool_package=(
     [shellcheck]=shellcheck
     [ip]=iproute2
     [openssl]=openssl
+    [cloud-init]=cloud-init
+    [netplan]=netplan.io
 )
 
 missing=()
@@ -20,7 +23,7 @@ for tool in "${!tool_package[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "test tools: all present (haproxy keepalived shellcheck iproute2 openssl)"
+    echo "test tools: all present (${tool_package[*]})"
     exit 0
 fi
 
@@ -34,14 +37,17 @@ if ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The tests run haproxy, keepalived and the rest as binaries; their packages' services must not
+# start. Debian's policy-rc.d hook (exit 101 = "action forbidden") stops invoke-rc.d and
+# deb-systemd-invoke from starting any service during this install, so nothing is started and no
+# daemon of the developer's own is stopped. An existing policy-rc.d is left as it is.
+policy_hook=/usr/sbin/policy-rc.d
+if [ ! -e "$policy_hook" ]; then
+    printf '#!/bin/sh\n# Written by k8s-vsphere-lab scripts/install-test-tools.sh for the duration of one install.\nexit 101\n' >"$policy_hook"
+    chmod 0755 "$policy_hook"
+    trap 'rm -f "$policy_hook"' EXIT
+fi
 apt-get update -qq
-# --no-install-recommends keeps it small; keepalived/haproxy are used as binaries only, their
-# system services are stopped and disabled right after so they don't hold ports.
+# --no-install-recommends keeps it small.
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-for service in haproxy keepalived; do
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
-        systemctl stop "$service" || true
-    fi
-    pkill -x "$service" 2>/dev/null || true
-done
 echo "test tools: installed ${missing[*]}"

@@ -1,4 +1,4 @@
-import * as YAML from "yaml";
+import { stringifyYaml } from "./yaml";
 
 /** What a node's guest learns at first boot through VMware's guestinfo cloud-init datasource. */
 export interface CloudInitArgs {
@@ -8,7 +8,12 @@ export interface CloudInitArgs {
     readonly gateway: string;
     readonly dnsServers: readonly string[];
     readonly searchDomains: readonly string[];
-    /** The NIC's name in the guest; the single vmxnet3 NIC is renamed to it so keepalived can rely on it. */
+    /**
+     * The NIC's static MAC address (the VM's network interface sets it): netplan and cloud-init
+     * find the NIC by it, whatever the kernel called it on first boot.
+     */
+    readonly macAddress: string;
+    /** The name cloud-init gives that NIC in the guest, so keepalived can rely on it. */
     readonly interfaceName: string;
     readonly adminUser: string;
     readonly sshPublicKey: string;
@@ -45,15 +50,18 @@ function hostsTemplate(apiHost: { name: string; address: string }): string {
  * address. The instance id is the hostname, so a re-cloned VM runs cloud-init again.
  */
 export function renderCloudInitMetadata(args: CloudInitArgs): string {
-    return YAML.stringify({
+    return stringifyYaml({
         "instance-id": args.hostname,
         "local-hostname": args.hostname,
         network: {
             version: 2,
             ethernets: {
                 [args.interfaceName]: {
-                    // One NIC per VM: match it whatever the kernel called it, then give it the configured name.
-                    match: { name: "e*" },
+                    // Matched by MAC: a vmxnet3 NIC's kernel name follows its PCI slot (ens160, ens192,
+                    // ...), which the VM's hardware version decides. cloud-init renames a NIC only
+                    // when its entry matches a macaddress and has a set-name (cloudinit/net
+                    // extract_physdevs), and networkd's .network then matches the new name and MAC.
+                    match: { macaddress: args.macAddress },
                     "set-name": args.interfaceName,
                     dhcp4: false,
                     addresses: [`${args.address}/${args.prefixLength}`],
@@ -89,7 +97,7 @@ export function renderCloudInitUserdata(args: CloudInitArgs): string {
             ? { write_files: [{ path: "/etc/cloud/templates/hosts.debian.tmpl", permissions: "0644", content: hostsTemplate(args.apiHost) }] }
             : {}),
     };
-    return `#cloud-config\n${YAML.stringify(config)}`;
+    return `#cloud-config\n${stringifyYaml(config)}`;
 }
 
 /** The VM's extraConfig entries that hand metadata and userdata to cloud-init (base64, as VMware expects). */

@@ -1,5 +1,5 @@
 import { isIPv4 } from "net";
-import * as YAML from "yaml";
+import { stringifyYaml } from "./yaml";
 
 /**
  * kubeadm configuration files (`kubeadm.k8s.io/v1beta4`), built as objects and serialized with
@@ -165,7 +165,7 @@ function nodeRegistration(nodeName: string, address: string, taint: boolean | un
 }
 
 function toMultiDocumentYaml(documents: readonly object[]): string {
-    return documents.map((document) => YAML.stringify(document, { lineWidth: 0 })).join("---\n");
+    return documents.map((document) => stringifyYaml(document)).join("---\n");
 }
 
 // Messages name the field and the expected form, never the value: some values are secrets.

@@ -3,6 +3,8 @@
  * - a staged file (`sudo -n install ... /dev/stdin <path>`, content on stdin) lands at
  *   files/<node>/<path>, e.g. files/k8s-control01/etc/k8s-lab/kubeadm-init.yaml;
  * - a script streamed to `bash -s` lands at files/<node>/scripts/<its manifests/ file name>;
+ * - the VM's guestinfo, decoded, at files/<node>/cloud-init/meta-data (hostname, network) and
+ *   files/<node>/cloud-init/user-data (admin user, SSH key, /etc/hosts template);
  * - files/<node>/commands.txt lists every command run on the node, in order, with its environment;
  * - Helm values go to files/cluster/helm/<release>.values.yaml, Kubernetes objects to
  *   files/cluster/manifests/<name>.yaml.
@@ -10,7 +12,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
+import { stringifyYaml } from "../../components/render/yaml";
 import { PlanModel, PlanResource } from "./model";
 import { manifestPath, projectRoot, readManifest, renderScript } from "../../components/render/manifests";
 
@@ -117,7 +119,19 @@ export function plannedFiles(model: PlanModel, manifests: ReadonlyMap<string, st
 
     for (const resource of model.resources) {
         const inputs = resource.record.inputs;
-        if (resource.kind.kind === "chart") {
+        if (resource.type === "vsphere:index/virtualMachine:VirtualMachine") {
+            // What the guest's cloud-init reads from guestinfo at first boot: whether the node boots at all.
+            const directory = resource.node?.name ?? String(inputs.name);
+            const extraConfig = (inputs.extraConfig ?? {}) as Record<string, string>;
+            for (const [key, file] of [
+                ["guestinfo.metadata", "meta-data"],
+                ["guestinfo.userdata", "user-data"],
+            ] as const) {
+                if (typeof extraConfig[key] !== "string") continue;
+                const text = extraConfig[`${key}.encoding`] === "base64" ? Buffer.from(extraConfig[key], "base64").toString("utf8") : extraConfig[key];
+                add({ path: path.posix.join(directory, "cloud-init", file), content: redact(text), source: resource.name });
+            }
+        } else if (resource.kind.kind === "chart") {
             const repository = inputs.repositoryOpts?.repo ?? "";
             const header = [
                 `# Helm values of ${resource.type} ${resource.name}:`,
@@ -125,14 +139,14 @@ export function plannedFiles(model: PlanModel, manifests: ReadonlyMap<string, st
             ].join("\n");
             add({
                 path: `cluster/helm/${resource.name}.values.yaml`,
-                content: redact(`${header}\n${YAML.stringify(inputs.values ?? {}, { lineWidth: 0 })}`),
+                content: redact(`${header}\n${stringifyYaml(inputs.values ?? {})}`),
                 source: resource.name,
             });
         } else if (resource.kind.kind === "manifest") {
             const object = Object.fromEntries(Object.entries(inputs).filter(([key]) => !key.startsWith("__")));
             add({
                 path: `cluster/manifests/${resource.name}.yaml`,
-                content: redact(`# ${resource.type} ${resource.name}\n${YAML.stringify(object, { lineWidth: 0 })}`),
+                content: redact(`# ${resource.type} ${resource.name}\n${stringifyYaml(object)}`),
                 source: resource.name,
             });
         }

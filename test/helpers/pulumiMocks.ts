@@ -84,6 +84,18 @@ export const mockCaCertHash = `sha256:${"ab".repeat(32)}`;
 /** The cluster CA node 0 reports under mocks. */
 export const mockCaCertificate = "-----BEGIN CERTIFICATE-----\nTU9DSy1DQS1DRVJU\n-----END CERTIFICATE-----\n";
 
+/** The template lookup's result under mocks: a stock Ubuntu cloud-image template (10 GB disk, vApp off). */
+export const mockTemplate = {
+    id: "vm-template",
+    uuid: "4216b7b1-0000-4000-8000-000000000001",
+    guestId: "ubuntu64Guest",
+    firmware: "efi",
+    scsiType: "pvscsi",
+    networkInterfaceTypes: ["vmxnet3"],
+    vappTransports: [] as string[],
+    disks: [{ label: "disk0", size: 10, thinProvisioned: true, eagerlyScrub: false, unitNumber: 0 }],
+};
+
 export const defaultBehaviour: MockBehaviour = {
     commandStdout(name) {
         if (name.endsWith("-ca-cert-hash")) return mockCaCertHash;
@@ -99,15 +111,7 @@ export const defaultBehaviour: MockBehaviour = {
             case "vsphere:index/getNetwork:getNetwork":
                 return { id, name: inputs.name, type: "Network" };
             case "vsphere:index/getVirtualMachine:getVirtualMachine":
-                return {
-                    id,
-                    uuid: "4216b7b1-0000-4000-8000-000000000001",
-                    guestId: "ubuntu64Guest",
-                    firmware: "efi",
-                    scsiType: "pvscsi",
-                    networkInterfaceTypes: ["vmxnet3"],
-                    disks: [{ label: "disk0", size: 10, thinProvisioned: true, eagerlyScrub: false, unitNumber: 0 }],
-                };
+                return { ...mockTemplate, id };
             default:
                 return { id, name: inputs.name };
         }

@@ -185,19 +185,28 @@ test("no rendered manifests script contains an include marker", () => {
     }
 });
 
-test("a script includes lib/common.sh once, right after set -euo pipefail and shopt", () => {
+test("a script includes lib/common.sh once, right after set -euo pipefail and shopt; lib/apt.sh only right after it", () => {
     const including = scriptNames.filter((name) => INCLUDE_MARKER.test(sourceText(name)));
     assert.ok(including.length >= 4, `only ${including.join(", ")} include the shared helpers`);
     for (const name of including) {
         const lines = sourceText(name).split("\n");
         const markers = lines.filter((line) => INCLUDE_MARKER.test(line));
-        assert.deepEqual(markers, ["# k8s-lab:include lib/common.sh"], `${name}: one include marker`);
+        // lib/apt.sh uses log and fail from lib/common.sh, so it comes right after it.
+        const expected = ["# k8s-lab:include lib/common.sh", ...(markers.length > 1 ? ["# k8s-lab:include lib/apt.sh"] : [])];
+        assert.deepEqual(markers, expected, `${name}: include markers`);
+        const first = lines.indexOf(markers[0]);
+        if (markers.length > 1) assert.equal(lines[first + 1], markers[1], `${name}: lib/apt.sh right after lib/common.sh`);
         // The statements before the marker, trailing comments cut off.
-        const before = codeLines(lines.slice(0, lines.indexOf(markers[0])).join("\n"))
+        const before = codeLines(lines.slice(0, first).join("\n"))
             .filter((line) => line.trim() !== "")
             .map((line) => line.replace(/\s+#.*$/, ""));
         assert.deepEqual(before, ["set -euo pipefail", "shopt -s inherit_errexit"], `${name}: marker placement`);
     }
+    assert.deepEqual(
+        including.filter((name) => sourceText(name).includes("# k8s-lab:include lib/apt.sh")).sort(),
+        ["ha-endpoint-install.sh", "node-prepare.sh"],
+        "the scripts that install packages include lib/apt.sh",
+    );
 });
 
 test("no rendered manifests script defines a function twice", () => {

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as YAML from "yaml";
+import { templateProblems } from "../../components/nodeVm";
+import { GetVirtualMachineResult } from "../../providers/vsphere";
 import { evaluateProgram } from "../helpers/program";
-import { MockRecorder } from "../helpers/pulumiMocks";
+import { MockRecorder, mockTemplate } from "../helpers/pulumiMocks";
 import { labConfigWith } from "../helpers/stackConfig";
 
 const vmType = "vsphere:index/virtualMachine:VirtualMachine";
@@ -26,7 +28,7 @@ test("the lab config yields the seed's 6 VMs with their names, sizes and address
         ["k8s-worker02", 2, 4096],
         ["k8s-worker03", 2, 4096],
     ]);
-    const addresses = vms().map((r) => YAML.parse(decode(r.inputs.extraConfig["guestinfo.metadata"])).network.ethernets.ens160.addresses);
+    const addresses = vms().map((r) => YAML.parse(decode(r.inputs.extraConfig["guestinfo.metadata"])).network.ethernets.lan0.addresses);
     assert.deepEqual(addresses, [
         ["192.168.1.200/24"],
         ["192.168.1.201/24"],
@@ -75,8 +77,8 @@ test("cloud-init gives each guest its hostname, static network and the admin's S
     assert.equal(r.inputs.extraConfig["guestinfo.userdata.encoding"], "base64");
     const metadata = YAML.parse(decode(r.inputs.extraConfig["guestinfo.metadata"]));
     assert.equal(metadata["local-hostname"], "k8s-worker02");
-    assert.deepEqual(metadata.network.ethernets.ens160.routes, [{ to: "default", via: "192.168.1.1" }]);
-    assert.deepEqual(metadata.network.ethernets.ens160.nameservers, { addresses: ["192.168.1.1"], search: ["lab.example"] });
+    assert.deepEqual(metadata.network.ethernets.lan0.routes, [{ to: "default", via: "192.168.1.1" }]);
+    assert.deepEqual(metadata.network.ethernets.lan0.nameservers, { addresses: ["192.168.1.1"], search: ["lab.example"] });
     const userdataText = decode(r.inputs.extraConfig["guestinfo.userdata"]);
     assert.ok(userdataText.startsWith("#cloud-config\n"));
     const userdata = YAML.parse(userdataText);
@@ -105,4 +107,47 @@ test("the vCenter password reaches the provider only as a secret", () => {
     const provider = recorder.ofType("pulumi:providers:vsphere")[0];
     assert.equal(typeof provider.wireInputs.password, "object", "password must be wrapped as a secret on the wire");
     assert.equal(provider.inputs.password, "<secret vsphere:password from the stack's encrypted config>");
+});
+
+test("each NIC gets a static MAC from VMware's manual range, derived from its address, and the guest finds the NIC by it", () => {
+    const macs = vms().map((r) => r.inputs.networkInterfaces[0].macAddress);
+    assert.deepEqual(macs, ["00:50:56:28:01:c8", "00:50:56:28:01:c9", "00:50:56:28:01:ca", "00:50:56:28:01:d2", "00:50:56:28:01:d3", "00:50:56:28:01:d4"]);
+    for (const r of vms()) {
+        const nic = r.inputs.networkInterfaces[0];
+        assert.equal(nic.useStaticMac, true);
+        // vCenter accepts manual MACs only in 00:50:56:00:00:00-00:50:56:3f:ff:ff.
+        assert.match(nic.macAddress, /^00:50:56:[0-3][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/);
+        const ethernets = YAML.parse(decode(r.inputs.extraConfig["guestinfo.metadata"])).network.ethernets;
+        assert.deepEqual(Object.keys(ethernets), ["lan0"]);
+        assert.deepEqual(ethernets.lan0.match, { macaddress: nic.macAddress }, "matched by MAC, never by a kernel name");
+        assert.equal(ethernets.lan0["set-name"], "lan0");
+    }
+});
+
+test("linked clones keep the template's disk size; full clones get diskGb", async () => {
+    const { recorder: linked } = await evaluateProgram(labConfigWith({ linkedClones: true, diskGb: undefined }));
+    for (const r of linked.ofType(vmType)) {
+        assert.equal(r.inputs.clone.linkedClone, true);
+        assert.equal(r.inputs.disks[0].size, 10, "the mock template's disk is 10 GB");
+    }
+    ({ recorder } = await evaluateProgram(labConfigWith()));
+    assert.equal(vm("k8s-worker01").inputs.disks[0].size, 50);
+});
+
+const stockTemplate: GetVirtualMachineResult = { ...mockTemplate, disks: [{ ...mockTemplate.disks[0], size: 50 }] };
+
+test("a template with vApp options on is refused, naming vsphereTemplate and the fix", () => {
+    assert.deepEqual(templateProblems(stockTemplate, "ubuntu-24.04-cloudimg", false), []);
+    const [problem, ...rest] = templateProblems({ ...stockTemplate, vappTransports: ["iso"] }, "ubuntu-24.04-cloudimg", false);
+    assert.equal(rest.length, 0);
+    assert.match(problem, /^k8s-vsphere-lab:vsphereTemplate 'ubuntu-24.04-cloudimg' has vApp options on \(OVF environment transport iso\)/);
+    assert.match(problem, /uncheck 'Enable vApp options'/);
+});
+
+test("linked clones of a template with a too small disk are refused, naming linkedClones", () => {
+    const small = { ...stockTemplate, disks: [{ ...stockTemplate.disks[0], size: 3 }] };
+    assert.deepEqual(templateProblems(small, "tpl", false), [], "a full clone grows the disk to diskGb");
+    const [problem] = templateProblems(small, "tpl", true);
+    assert.match(problem, /has a 3 GB disk and k8s-vsphere-lab:linkedClones is on/);
+    assert.match(problem, /grow the template's disk to at least 10 GB/);
 });

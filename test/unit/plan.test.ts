@@ -126,6 +126,20 @@ test("files/ holds every staged file and streamed script of the program, as rend
     assert.equal(checked > 0, commands.length > 0);
 });
 
+test("files/<node>/cloud-init holds each VM's guestinfo meta-data and user-data, decoded, on unfolded lines", () => {
+    const vms = model.resources.filter((r) => r.type === "vsphere:index/virtualMachine:VirtualMachine");
+    assert.deepEqual(vms.map((vm) => vm.record.inputs.name), labNodes);
+    for (const vm of vms) {
+        const extraConfig = vm.record.inputs.extraConfig;
+        for (const [key, file] of [["guestinfo.metadata", "meta-data"], ["guestinfo.userdata", "user-data"]]) {
+            const text = read(`files/${vm.record.inputs.name}/cloud-init/${file}`);
+            assert.equal(text, Buffer.from(extraConfig[key], "base64").toString("utf8"), `${vm.record.inputs.name} ${file}`);
+        }
+        // The SSH key on one line: the yaml package folds at 80 columns unless told not to.
+        assert.match(read(`files/${vm.record.inputs.name}/cloud-init/user-data`), /^ {6}- ssh-ed25519 AAAA\S+ lab-admin@example$/m);
+    }
+});
+
 test("files/cluster holds the values of every Helm release and every Kubernetes object", () => {
     for (const resource of model.resources) {
         if (resource.kind.kind === "chart") {
