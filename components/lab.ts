@@ -7,6 +7,7 @@ import { LabConfig, LabConfigError, NodeRole } from "./config";
 import { ControlPlaneNode } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
 import { NodeVm, templateProblems, VspherePlacement } from "./nodeVm";
+import { kubeconfigForWorkstation } from "./render/kubeconfig";
 import { NodeConnection, sshConnection } from "./remoteScript";
 import { WorkerNode } from "./workerNode";
 
@@ -38,7 +39,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
     public readonly nodes: pulumi.Output<LabNode[]>;
     /** https://<apiDnsName or VIP>:<apiPort>, what kubectl talks to. */
     public readonly apiEndpoint: pulumi.Output<string>;
-    /** Admin kubeconfig (secret); its server is the HA endpoint. */
+    /** Admin kubeconfig (secret); its server is the VIP, its tls-server-name the API's DNS name. */
     public readonly kubeconfig: pulumi.Output<string>;
     /** The gate for everything that talks to the API: it answered /readyz through the VIP. */
     public readonly apiReady: ApiServerReady;
@@ -140,10 +141,18 @@ export class KubernetesLab extends pulumi.ComponentResource {
             ),
         );
         this.apiEndpoint = pulumi.output(`https://${api.host}:${api.port}`);
-        this.kubeconfig = first.kubeconfig!;
+        // The workstation dials the VIP and checks the certificate against the DNS name: the name
+        // only has to be in the certificate (certSANs), not in the workstation's DNS.
+        const workstationEndpoint = { server: `https://${api.vip}:${api.port}`, tlsServerName: api.dnsName };
+        this.kubeconfig = first.kubeconfig!.apply((kubeconfig) => kubeconfigForWorkstation(kubeconfig, workstationEndpoint));
         this.apiReady = new ApiServerReady(
             `${name}-api-ready`,
-            { url: this.apiEndpoint, caCertificate: first.caCertificate!, timeoutSeconds: apiReadyTimeoutSeconds },
+            {
+                url: workstationEndpoint.server,
+                serverName: workstationEndpoint.tlsServerName,
+                caCertificate: first.caCertificate!,
+                timeoutSeconds: apiReadyTimeoutSeconds,
+            },
             { parent: this, dependsOn: [first.joined] },
         );
         // Add-ons wait for every join: a chart is not installed while an etcd member is joining.

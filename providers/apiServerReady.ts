@@ -11,6 +11,11 @@ export interface WaitForApiServerReadyInputs {
     readonly url: string;
     /** PEM of the cluster CA: the only CA trusted for this server. */
     readonly caCertificate: string;
+    /**
+     * Name the server's certificate must carry (TLS SNI and hostname check) when the URL dials an
+     * address: the API's DNS name, so it only has to be in the certificate, not in the LAN's DNS.
+     */
+    readonly serverName?: string;
     /** How long to keep trying before failing, in seconds. */
     readonly timeoutSeconds: number;
     /** Pause between attempts in milliseconds; default 2000. */
@@ -49,7 +54,14 @@ export async function waitForApiServerReady(inputs: WaitForApiServerReadyInputs)
             const request = https.get(
                 `${baseUrl}${path}`,
                 // `ca` replaces the default trust store: only the cluster CA is trusted.
-                { ca: inputs.caCertificate, agent: false, timeout: timeoutMs, headers: { Accept: "application/json, */*" } },
+                // `servername`: Node checks the certificate against it instead of the URL's host.
+                {
+                    ca: inputs.caCertificate,
+                    ...(inputs.serverName ? { servername: inputs.serverName } : {}),
+                    agent: false,
+                    timeout: timeoutMs,
+                    headers: { Accept: "application/json, */*" },
+                },
                 (response) => {
                     let body = "";
                     response.setEncoding("utf8");
@@ -126,6 +138,8 @@ export async function waitForApiServerReady(inputs: WaitForApiServerReadyInputs)
 export interface ApiServerReadyProviderInputs {
     url: string;
     caCertificate: string;
+    /** TLS server name; absent: the URL's host. */
+    serverName?: string;
     timeoutSeconds: number;
     /** Only for tests; the resource does not set it. */
     pollIntervalMs?: number;
@@ -167,6 +181,11 @@ function checkApiServerReadyInputs(news: Record<string, unknown>): pulumi.dynami
         failures.push({ property: "caCertificate", reason: "caCertificate must be the cluster CA certificate in PEM (-----BEGIN CERTIFICATE-----)" });
     }
 
+    const serverName = news.serverName;
+    if (serverName !== undefined && serverName !== unknown && (typeof serverName !== "string" || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(serverName))) {
+        failures.push({ property: "serverName", reason: `serverName ${JSON.stringify(serverName)} must be a DNS name like k8s.lab.example` });
+    }
+
     const timeoutSeconds = news.timeoutSeconds === undefined ? 600 : news.timeoutSeconds;
     if (timeoutSeconds !== unknown && (typeof timeoutSeconds !== "number" || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)) {
         failures.push({ property: "timeoutSeconds", reason: `timeoutSeconds ${JSON.stringify(timeoutSeconds)} must be a number of seconds greater than 0` });
@@ -186,6 +205,7 @@ async function waitAndDescribe(inputs: ApiServerReadyProviderInputs): Promise<Ap
     const { gitVersion } = await waitForApiServerReady({
         url: inputs.url,
         caCertificate: inputs.caCertificate,
+        serverName: inputs.serverName,
         timeoutSeconds: inputs.timeoutSeconds,
         pollIntervalMs: inputs.pollIntervalMs,
     });
@@ -195,6 +215,7 @@ async function waitAndDescribe(inputs: ApiServerReadyProviderInputs): Promise<Ap
         timeoutSeconds: inputs.timeoutSeconds,
         gitVersion,
     };
+    if (inputs.serverName !== undefined) outputs.serverName = inputs.serverName;
     if (inputs.pollIntervalMs !== undefined) outputs.pollIntervalMs = inputs.pollIntervalMs;
     return outputs;
 }
@@ -209,7 +230,7 @@ export const apiServerReadyProvider: pulumi.dynamic.ResourceProvider<ApiServerRe
     },
 
     async diff(_id, olds, news) {
-        const watched = ["url", "caCertificate", "timeoutSeconds"] as const;
+        const watched = ["url", "caCertificate", "serverName", "timeoutSeconds"] as const;
         const changed = watched.filter((key) => olds[key] !== news[key]);
         return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
     },
@@ -230,6 +251,8 @@ export interface ApiServerReadyArgs {
     readonly url: pulumi.Input<string>;
     /** Cluster CA certificate (PEM) the API server's certificate must chain to; stored as a secret. */
     readonly caCertificate: pulumi.Input<string>;
+    /** The name the API's certificate is checked against when url dials the VIP (the API's DNS name). */
+    readonly serverName?: pulumi.Input<string>;
     /** Seconds to keep polling `/readyz` before `pulumi up` fails; default 600. */
     readonly timeoutSeconds?: pulumi.Input<number>;
 }
@@ -255,6 +278,7 @@ export class ApiServerReady extends pulumi.dynamic.Resource {
             {
                 url: args.url,
                 caCertificate: pulumi.secret(args.caCertificate),
+                serverName: args.serverName,
                 timeoutSeconds: args.timeoutSeconds ?? 600,
                 gitVersion: undefined,
             },

@@ -5,7 +5,7 @@ import Module from "module";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { createTestPki, createUnrelatedCa, TestCa, TestPki } from "../helpers/testPki";
+import { createServerCertificate, createTestPki, createUnrelatedCa, TestCa, TestPki } from "../helpers/testPki";
 import { FakeApiServer, startFakeApiServer } from "../helpers/fakeApiServer";
 import {
     ApiServerReady,
@@ -81,6 +81,23 @@ test("waiting fails with a certificate error and the URL when the server's certi
             return true;
         },
     );
+});
+
+test("with serverName the VIP is dialled by address and the certificate checked against the API's DNS name", async () => {
+    // A certificate like kubeadm's for the lab: the DNS name, not 127.0.0.1 (the stand-in's "VIP").
+    const nameOnly = createServerCertificate(workDir, pki, { dnsNames: ["k8s.lab.example"], ipAddresses: [], fileName: "name-only" });
+    const named = await startFakeApiServer({ host: "127.0.0.1", port: 0, certPath: nameOnly.serverCertPath, keyPath: nameOnly.serverKeyPath, gitVersion: "v1.34.2" });
+    try {
+        named.setReady(true);
+        const ready = await waitForApiServerReady({ url: named.url, serverName: "k8s.lab.example", caCertificate: pki.caCertPem, timeoutSeconds: 2, pollIntervalMs: 100 });
+        assert.equal(ready.gitVersion, "v1.34.2");
+        await assert.rejects(
+            waitForApiServerReady({ url: named.url, caCertificate: pki.caCertPem, timeoutSeconds: 0.5, pollIntervalMs: 100 }),
+            /TLS certificate error \(ERR_TLS_CERT_ALTNAME_INVALID/,
+        );
+    } finally {
+        await named.close();
+    }
 });
 
 test("waiting times out naming the URL, the time waited and the last status 500 when the API never gets ready", async () => {

@@ -57,6 +57,36 @@ const rules: { rule: string; changes: Record<string, unknown>; key: string; fix:
         fix: /address of k8s-vsphere-lab:controlPlanes\[1\]/,
     },
     {
+        rule: "VIP equal to the gateway",
+        changes: { apiVip: "192.168.1.1" },
+        key: "k8s-vsphere-lab:apiVip",
+        fix: /is the gateway's address: the VIP must be a free address/,
+    },
+    {
+        rule: "linked clones with a disk size (a linked clone keeps the template's disk)",
+        changes: { linkedClones: true, diskGb: 60 },
+        key: "k8s-vsphere-lab:diskGb",
+        fix: /set while k8s-vsphere-lab:linkedClones is on: a linked clone keeps the template's disk size/,
+    },
+    {
+        rule: "linked clones with a node's own disk size",
+        changes: { linkedClones: true, diskGb: undefined, workers: [...workers.slice(0, 2), { ...workers[2], diskGb: 80 }] },
+        key: "k8s-vsphere-lab:workers[2].diskGb",
+        fix: /remove the disk size \(grow the template's disk instead\) or turn linkedClones off/,
+    },
+    {
+        rule: "an interface name Linux cannot have",
+        changes: { nodeInterface: "ens192:0" },
+        key: "k8s-vsphere-lab:nodeInterface",
+        fix: /not a Linux interface name/,
+    },
+    {
+        rule: "a node subnet wider than the static MACs can tell apart",
+        changes: { nodeSubnet: "192.0.0.0/8" },
+        key: "k8s-vsphere-lab:nodeSubnet",
+        fix: /wider than \/10: each node's static MAC carries the low 22 bits/,
+    },
+    {
         rule: "VIP outside the subnet",
         changes: { apiVip: "10.0.0.220" },
         key: "k8s-vsphere-lab:apiVip",

@@ -110,9 +110,11 @@ describe("wiring: order", () => {
         }
     });
 
-    test("ApiServerReady waits for node 0 and checks the VIP endpoint with the cluster CA", () => {
+    test("ApiServerReady waits for node 0 and checks the VIP endpoint with the cluster CA, the API's name as TLS server name", () => {
         const ready = recorder.named("lab-api-ready");
-        assert.equal(ready.inputs.url, "https://k8s.lab.example:443");
+        // Dialled by address: the DNS name need not resolve on the workstation, only be in the certificate.
+        assert.equal(ready.inputs.url, "https://192.168.1.220:443");
+        assert.equal(ready.inputs.serverName, "k8s.lab.example");
         assert.ok(recorder.dependsOn(ready, cmd("k8s-control01-kubeadm-init")));
         assert.ok(recorder.dependsOn(ready, cmd("k8s-control01-read-ca-cert")));
         assert.equal(typeof ready.wireInputs.caCertificate, "object", "the CA reaches ApiServerReady as a secret");
@@ -234,10 +236,21 @@ describe("secrets stay secret", () => {
         assert.deepEqual(leaks, []);
     });
 
-    test("the kubeconfig output is secret and points at the HA endpoint", async () => {
+    test("the kubeconfig output is secret, dials the VIP and checks the certificate against the API's DNS name", async () => {
         const kubeconfig = programExports.kubeconfig as pulumi.Output<string>;
         assert.equal(await pulumi.isSecret(kubeconfig), true);
-        assert.match(await promiseOf(kubeconfig), /server: https:\/\/k8s\.lab\.example:443/);
+        const cluster = YAML.parse(await promiseOf(kubeconfig)).clusters[0].cluster;
+        assert.equal(cluster.server, "https://192.168.1.220:443");
+        assert.equal(cluster["tls-server-name"], "k8s.lab.example");
+        assert.equal(cluster["certificate-authority-data"], "TU9DSy1DQS1DRVJU", "the rest is kubeadm's admin.conf");
+    });
+
+    test("without apiDnsName the kubeconfig dials the VIP with no tls-server-name", async () => {
+        const { exports } = await evaluateProgram(labConfigWith({ apiDnsName: undefined }));
+        const cluster = YAML.parse(await promiseOf(exports.kubeconfig as pulumi.Output<string>)).clusters[0].cluster;
+        assert.equal(cluster.server, "https://192.168.1.220:443");
+        assert.equal("tls-server-name" in cluster, false);
+        ({ recorder } = await evaluateProgram(labConfigWith()));
     });
 
     test("the stack exports apiEndpoint and every node with its role and address", async () => {
