@@ -2,7 +2,7 @@
 # The one command that runs every test on a fresh machine (and in CI):
 #   bash scripts/test-all.sh
 # Installs what the tests need (npm packages from package-lock.json; haproxy, keepalived,
-# shellcheck, iproute2 and openssl from Debian's packages), type-checks, then runs the unit and
+# shellcheck, iproute2, openssl, cloud-init and netplan.io from Debian's packages), type-checks, then runs the unit and
 # render tests (npm test) and the real failover test in network namespaces (npm run test:ha, root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
