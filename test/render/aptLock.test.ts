@@ -126,3 +126,25 @@ test("the project's scripts take turns: apt_locked waits for another script's ap
     assert.equal(theirs.status, 0, theirs.stderr);
     assert.ok(theirs.finishedAt < ours.finishedAt, "the second apt use started only after the first one ended");
 });
+
+test("node preparation holds containerd and runc, so unattended-upgrades never restarts the runtime; a re-run holds nothing again", async () => {
+    // A stand-in apt-mark that keeps its holds in a file and records each call.
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    const holds = path.join(dir, "holds");
+    const calls = path.join(dir, "apt-mark.calls");
+    fs.writeFileSync(holds, "kubeadm\n");
+    fs.writeFileSync(
+        path.join(bin, "apt-mark"),
+        `#!/bin/sh\necho "$*" >>"${calls}"\ncase "$1" in\n  showhold) cat "${holds}" ;;\n  hold) shift; for p in "$@"; do echo "$p" >>"${holds}"; done ;;\nesac\n`,
+        { mode: 0o755 },
+    );
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const first = await runWithScriptFunctions("hold_runtime_packages", env);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /containerd and runc held: unattended-upgrades leaves them alone/);
+    assert.deepEqual(fs.readFileSync(holds, "utf8").split("\n").filter(Boolean).sort(), ["containerd", "kubeadm", "runc"]);
+    const again = await runWithScriptFunctions("hold_runtime_packages", env);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(fs.readFileSync(calls, "utf8").split("\n").filter(Boolean), ["showhold", "hold containerd runc", "showhold"]);
+});
