@@ -76,7 +76,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
         const connections = new Map<string, NodeConnection>(
             [...nodeVms].map(([nodeName, nodeVm]) => [
                 nodeName,
-                { nodeName, vm: nodeVm.vm, connection: sshConnection(nodeVm.address, cfg.ssh.user, cfg.ssh.privateKey) },
+                { nodeName, vm: nodeVm.vm, connection: sshConnection(nodeVm.address, cfg.ssh.user, cfg.ssh.privateKey, nodeVm.hostPublicKey) },
             ]),
         );
         const secrets = new ClusterSecrets(`${name}-secrets`, { parent: this });

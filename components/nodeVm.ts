@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import * as vsphere from "../providers/vsphere";
 import { minimumDiskGb, NodeSpec } from "./config";
 import { fullKey } from "./configSchema";
@@ -79,6 +80,8 @@ export class NodeVm extends pulumi.ComponentResource {
     public readonly vm: vsphere.VirtualMachine;
     /** The node's address, available once the guest network is up (a dependency on the VM). */
     public readonly address: pulumi.Output<string>;
+    /** The node's SSH host public key (authorized_keys form): every connection pins it. */
+    public readonly hostPublicKey: pulumi.Output<string>;
 
     constructor(name: string, args: NodeVmArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:NodeVm", name, {}, opts);
@@ -87,6 +90,28 @@ export class NodeVm extends pulumi.ComponentResource {
         // A static MAC from VMware's manual range, derived from the node's address: the guest's
         // netplan config finds the NIC by it (components/render/cloudInit.ts).
         const macAddress = staticMacAddress(node.address);
+        // The node's SSH host key, made here and handed to the guest by cloud-init, so it is known
+        // before the clone boots and every connection can pin it.
+        const hostKey = new tls.PrivateKey(`${name}-ssh-host-key`, { algorithm: "ED25519" }, { parent: this });
+        this.hostPublicKey = hostKey.publicKeyOpenssh.apply((key) => key.trim());
+        const extraConfig = pulumi
+            .all([hostKey.privateKeyOpenssh, this.hostPublicKey])
+            .apply(([privateKey, publicKey]) =>
+                cloudInitExtraConfig({
+                    hostname: node.name,
+                    address: node.address,
+                    prefixLength: network.prefixLength,
+                    gateway: network.gateway,
+                    dnsServers: network.dnsServers,
+                    searchDomains: network.searchDomains,
+                    macAddress,
+                    interfaceName: network.interfaceName,
+                    adminUser: args.adminUser,
+                    sshPublicKey: args.sshPublicKey,
+                    hostKey: { privateKey, publicKey },
+                    apiHost: args.apiHost,
+                }),
+            );
 
         this.vm = new vsphere.VirtualMachine(
             `${name}-vm`,
@@ -123,30 +148,20 @@ export class NodeVm extends pulumi.ComponentResource {
                 ],
                 clone: { templateUuid: template.uuid, linkedClone: placement.linkedClone },
                 enableDiskUuid: true, // stable disk ids for CSI drivers a user may add later
-                extraConfig: cloudInitExtraConfig({
-                    hostname: node.name,
-                    address: node.address,
-                    prefixLength: network.prefixLength,
-                    gateway: network.gateway,
-                    dnsServers: network.dnsServers,
-                    searchDomains: network.searchDomains,
-                    macAddress,
-                    interfaceName: network.interfaceName,
-                    adminUser: args.adminUser,
-                    sshPublicKey: args.sshPublicKey,
-                    apiHost: args.apiHost,
-                }),
+                // Secret: the user-data carries the host's private key. Anyone who can read the VM's
+                // advanced settings in vCenter can read it (README "Security").
+                extraConfig: pulumi.secret(extraConfig),
                 waitForGuestNetTimeout: guestNetTimeoutMinutes,
                 waitForGuestNetRoutable: true,
                 shutdownWaitTimeout: 3,
                 forcePowerOff: true,
             },
-            { parent: this, provider: placement.provider },
+            { parent: this, provider: placement.provider, additionalSecretOutputs: ["extraConfig"] },
         );
 
         // The configured address, not defaultIpAddress: on a control plane holding the API VIP the
         // guest may report the VIP first.
         this.address = this.vm.id.apply(() => node.address);
-        this.registerOutputs({ vm: this.vm, address: this.address });
+        this.registerOutputs({ vm: this.vm, address: this.address, hostPublicKey: this.hostPublicKey });
     }
 }

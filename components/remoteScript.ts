@@ -22,11 +22,18 @@ export interface NodeConnection {
 }
 
 /** SSH settings for a node: retries while a fresh clone boots and starts sshd. */
-export function sshConnection(host: pulumi.Input<string>, user: string, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+export function sshConnection(
+    host: pulumi.Input<string>,
+    user: string,
+    privateKey: pulumi.Input<string>,
+    hostKey: pulumi.Input<string>,
+): command.types.input.remote.ConnectionArgs {
     return {
         host,
         user,
         privateKey: pulumi.secret(privateKey),
+        // The node's own host key (NodeVm): pulumi-command accepts no other (ssh.FixedHostKey).
+        hostKey,
         // A clone may take minutes from "guest network up" to a running sshd: retry for ~10 minutes.
         dialErrorLimit: 60,
         perDialTimeout: 10,

@@ -144,6 +144,26 @@ function randomState(type: string, name: string, inputs: Record<string, any>): R
     }
 }
 
+/**
+ * Deterministic fake @pulumi/tls PrivateKey (ED25519): a real key pair derived from the resource
+ * name, the public key in authorized_keys form as the provider gives it (`publicKeyOpenssh`), the
+ * private key in an OpenSSH-looking PEM block (its body is the PKCS#8 key: enough for tests).
+ */
+function tlsPrivateKeyState(name: string): Record<string, unknown> {
+    const seed = crypto.createHash("sha256").update(`ssh-host-key:${name}`).digest();
+    // PKCS#8 DER of an Ed25519 private key: a fixed 16-byte prefix, then the 32-byte seed (RFC 8410).
+    const privateKey = crypto.createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+    const rawPublic = (crypto.createPublicKey(privateKey).export({ format: "der", type: "spki" }) as Buffer).subarray(-32);
+    const sshString = (data: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, data.length]), data]);
+    const publicBlob = Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(rawPublic)]);
+    const pkcs8 = (privateKey.export({ format: "der", type: "pkcs8" }) as Buffer).toString("base64");
+    return {
+        publicKeyOpenssh: `ssh-ed25519 ${publicBlob.toString("base64")}\n`,
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${pkcs8}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        publicKeyFingerprintSha256: `SHA256:${crypto.createHash("sha256").update(publicBlob).digest("base64").replace(/=+$/, "")}`,
+    };
+}
+
 /** Records registrations of one program evaluation. */
 export class MockRecorder {
     public readonly resources: RecordedResource[] = [];
@@ -258,6 +278,8 @@ export function installMocks(stack = "test"): MockRecorder {
                     state.stderr = "";
                 } else if (args.type.startsWith("random:")) {
                     Object.assign(state, randomState(args.type, args.name, args.inputs));
+                } else if (args.type === "tls:index/privateKey:PrivateKey") {
+                    Object.assign(state, tlsPrivateKeyState(args.name));
                 } else if (args.type === "vsphere:index/virtualMachine:VirtualMachine") {
                     Object.assign(state, { moid: `vm-${args.name}`, uuid: `uuid-${args.name}`, powerState: "on", defaultIpAddress: "" });
                 } else if (args.type === "pulumi-nodejs:dynamic:Resource" && "caCertificate" in args.inputs) {

@@ -4,7 +4,7 @@ import * as YAML from "yaml";
 import { templateProblems } from "../../components/nodeVm";
 import { GetVirtualMachineResult } from "../../providers/vsphere";
 import { evaluateProgram } from "../helpers/program";
-import { MockRecorder, mockTemplate } from "../helpers/pulumiMocks";
+import { MockRecorder, mockTemplate, secretValues } from "../helpers/pulumiMocks";
 import { labConfigWith } from "../helpers/stackConfig";
 
 const vmType = "vsphere:index/virtualMachine:VirtualMachine";
@@ -150,4 +150,28 @@ test("linked clones of a template with a too small disk are refused, naming link
     const [problem] = templateProblems(small, "tpl", true);
     assert.match(problem, /has a 3 GB disk and k8s-vsphere-lab:linkedClones is on/);
     assert.match(problem, /grow the template's disk to at least 10 GB/);
+});
+
+test("every remote command pins its node's generated ED25519 host key, which cloud-init installs as the node's only host key", () => {
+    const commands = recorder.ofType("command:remote:Command");
+    assert.ok(commands.length > 20);
+    for (const r of vms()) {
+        const node = r.inputs.name as string;
+        const key = recorder.named(`${node}-ssh-host-key`, "tls:index/privateKey:PrivateKey");
+        assert.equal(key.inputs.algorithm, "ED25519");
+        const publicKey = (key.outputs.publicKeyOpenssh as string).trim();
+        const userdata = YAML.parse(decode(r.inputs.extraConfig["guestinfo.userdata"]));
+        assert.equal(userdata.ssh_deletekeys, true);
+        assert.deepEqual(userdata.ssh_genkeytypes, ["ed25519"]);
+        assert.equal(userdata.ssh_keys.ed25519_public, publicKey);
+        assert.equal(userdata.ssh_keys.ed25519_private, key.outputs.privateKeyOpenssh);
+        // The guestinfo carries a private key: the whole extraConfig is a secret.
+        assert.equal(typeof r.wireInputs.extraConfig, "object");
+        assert.ok(secretValues(r.wireInputs).length > 0, `${node}'s extraConfig is not sent as a secret`);
+        const address = YAML.parse(decode(r.inputs.extraConfig["guestinfo.metadata"])).network.ethernets.lan0.addresses[0].split("/")[0];
+        const onNode = commands.filter((c) => c.inputs.connection?.host === address);
+        assert.ok(onNode.length > 0, `no command runs on ${node}`);
+        for (const command of onNode) assert.equal(command.inputs.connection.hostKey, publicKey, `${command.name} does not pin ${node}'s host key`);
+    }
+    assert.ok(commands.every((c) => typeof c.inputs.connection?.hostKey === "string" && c.inputs.connection.hostKey.startsWith("ssh-ed25519 ")), "a command without a pinned host key");
 });
