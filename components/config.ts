@@ -72,6 +72,20 @@ export interface LabConfig {
         readonly privateKey: pulumi.Output<string>;
     };
     readonly addons: AddonsConfig;
+    /** etcd snapshots on every control plane (issue 12). */
+    readonly etcdSnapshots: EtcdSnapshotConfig;
+    /** Control-plane certificate renewal (issue 12). */
+    readonly certificates: { readonly renewBeforeDays: number };
+}
+
+/** What the etcd snapshot timer on each control plane needs from the config. */
+export interface EtcdSnapshotConfig {
+    /** systemd OnCalendar expression. */
+    readonly schedule: string;
+    /** Snapshots kept per node, locally and on the share. */
+    readonly keep: number;
+    /** The NFS share snapshots are copied to, when nfs is on. */
+    readonly nfs?: { readonly server: string; readonly path: string; readonly mountOptions: readonly string[] };
 }
 
 /** What the cluster add-ons need from the config. */
@@ -385,6 +399,25 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         problems.push(`${fullKey("nfsPath")} '${nfsPath}' is not an absolute export path while ${fullKey("nfs")} is on: set it like /srv/nfs/k8s.`);
     }
 
+    // --- day 2 (issue 12): etcd snapshots and certificate renewal
+    const snapshotSchedule = str("etcdSnapshotSchedule");
+    // The full check is systemd-analyze calendar on the node; here: one line a unit file can hold.
+    if (!/^[A-Za-z0-9*/:.,~ -]+$/.test(snapshotSchedule)) {
+        problems.push(
+            `${fullKey("etcdSnapshotSchedule")} '${snapshotSchedule}' is not a systemd OnCalendar expression: write e.g. '*-*-* 00/6:00:00' (every 6 h) or 'daily' (see man systemd.time).`,
+        );
+    }
+    const snapshotKeep = int("etcdSnapshotKeep");
+    if (snapshotKeep < 1 || snapshotKeep > 1000) {
+        problems.push(`${fullKey("etcdSnapshotKeep")} ${snapshotKeep} is outside 1-1000: keep at least one snapshot per control plane.`);
+    }
+    const renewBeforeDays = int("renewCertificatesBefore");
+    if (renewBeforeDays < 1 || renewBeforeDays > 180) {
+        problems.push(
+            `${fullKey("renewCertificatesBefore")} ${renewBeforeDays} is outside 1-180 (days): kubeadm's certificates last 365 days; pick e.g. 30.`,
+        );
+    }
+
     reader.reportUnknownKeys();
     if (problems.length > 0) {
         throw new LabConfigError(problems);
@@ -447,6 +480,12 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
             },
             controlPlaneSchedulable,
         },
+        etcdSnapshots: {
+            schedule: snapshotSchedule,
+            keep: snapshotKeep,
+            nfs: nfsEnabled ? { server: nfsServer, path: nfsPath, mountOptions: reader.stringList("nfsMountOptions") } : undefined,
+        },
+        certificates: { renewBeforeDays },
     });
 }
 

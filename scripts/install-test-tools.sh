@@ -10,6 +10,8 @@ declare -A tool_package=(
     [shellcheck]=shellcheck
     [ip]=iproute2
     [openssl]=openssl
+    [etcd]=etcd-server
+    [etcdctl]=etcd-client
 )
 
 missing=()
@@ -20,7 +22,7 @@ for tool in "${!tool_package[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "test tools: all present (haproxy keepalived shellcheck iproute2 openssl)"
+    echo "test tools: all present (haproxy keepalived shellcheck iproute2 openssl etcd-server etcd-client)"
     exit 0
 fi
 
