@@ -74,8 +74,6 @@ export interface LabConfig {
     readonly addons: AddonsConfig;
     /** etcd snapshots on every control plane (issue 12). */
     readonly etcdSnapshots: EtcdSnapshotConfig;
-    /** Control-plane certificate renewal (issue 12). */
-    readonly certificates: { readonly renewBeforeDays: number };
 }
 
 /** What the etcd snapshot timer on each control plane needs from the config. */
@@ -399,7 +397,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         problems.push(`${fullKey("nfsPath")} '${nfsPath}' is not an absolute export path while ${fullKey("nfs")} is on: set it like /srv/nfs/k8s.`);
     }
 
-    // --- day 2 (issue 12): etcd snapshots and certificate renewal
+    // --- day 2 (issue 12): etcd snapshots
     const snapshotSchedule = str("etcdSnapshotSchedule");
     // The full check is systemd-analyze calendar on the node; here: one line a unit file can hold.
     if (!/^[A-Za-z0-9*/:.,~ -]+$/.test(snapshotSchedule)) {
@@ -410,12 +408,6 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     const snapshotKeep = int("etcdSnapshotKeep");
     if (snapshotKeep < 1 || snapshotKeep > 1000) {
         problems.push(`${fullKey("etcdSnapshotKeep")} ${snapshotKeep} is outside 1-1000: keep at least one snapshot per control plane.`);
-    }
-    const renewBeforeDays = int("renewCertificatesBefore");
-    if (renewBeforeDays < 1 || renewBeforeDays > 180) {
-        problems.push(
-            `${fullKey("renewCertificatesBefore")} ${renewBeforeDays} is outside 1-180 (days): kubeadm's certificates last 365 days; pick e.g. 30.`,
-        );
     }
 
     reader.reportUnknownKeys();
@@ -485,7 +477,6 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
             keep: snapshotKeep,
             nfs: nfsEnabled ? { server: nfsServer, path: nfsPath, mountOptions: reader.stringList("nfsMountOptions") } : undefined,
         },
-        certificates: { renewBeforeDays },
     });
 }
 

@@ -125,7 +125,7 @@ export const configKeys = {
         description: "NFS mount options; add 'soft' and 'timeo=...' so a dead server does not hang nodes (seed 001).",
     },
 
-    // --- day 2: etcd snapshots and certificate renewal (issue 12)
+    // --- day 2: etcd snapshots (issue 12)
     etcdSnapshotSchedule: {
         type: "string",
         default: "*-*-* 00/6:00:00",
@@ -135,11 +135,6 @@ export const configKeys = {
         type: "integer",
         default: 8,
         description: "etcd snapshots each control plane keeps (locally and, when nfs is on, on the share under etcd-snapshots/<node>/).",
-    },
-    renewCertificatesBefore: {
-        type: "integer",
-        default: 30,
-        description: "Days before the control-plane certificates expire from which a pulumi up renews them, one control plane at a time (1-180).",
     },
 } as const satisfies Record<string, ConfigKey>;
 
