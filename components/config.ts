@@ -72,6 +72,18 @@ export interface LabConfig {
         readonly privateKey: pulumi.Output<string>;
     };
     readonly addons: AddonsConfig;
+    /** etcd snapshots on every control plane (issue 12). */
+    readonly etcdSnapshots: EtcdSnapshotConfig;
+}
+
+/** What the etcd snapshot timer on each control plane needs from the config. */
+export interface EtcdSnapshotConfig {
+    /** systemd OnCalendar expression. */
+    readonly schedule: string;
+    /** Snapshots kept per node, locally and on the share. */
+    readonly keep: number;
+    /** The NFS share snapshots are copied to, when nfs is on. */
+    readonly nfs?: { readonly server: string; readonly path: string; readonly mountOptions: readonly string[] };
 }
 
 /** What the cluster add-ons need from the config. */
@@ -419,6 +431,19 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         problems.push(`${fullKey("nfsPath")} '${nfsPath}' is not an absolute export path while ${fullKey("nfs")} is on: set it like /srv/nfs/k8s.`);
     }
 
+    // --- day 2 (issue 12): etcd snapshots
+    const snapshotSchedule = str("etcdSnapshotSchedule");
+    // The full check is systemd-analyze calendar on the node; here: one line a unit file can hold.
+    if (!/^[A-Za-z0-9*/:.,~ -]+$/.test(snapshotSchedule)) {
+        problems.push(
+            `${fullKey("etcdSnapshotSchedule")} '${snapshotSchedule}' is not a systemd OnCalendar expression: write e.g. '*-*-* 00/6:00:00' (every 6 h) or 'daily' (see man systemd.time).`,
+        );
+    }
+    const snapshotKeep = int("etcdSnapshotKeep");
+    if (snapshotKeep < 1 || snapshotKeep > 1000) {
+        problems.push(`${fullKey("etcdSnapshotKeep")} ${snapshotKeep} is outside 1-1000: keep at least one snapshot per control plane.`);
+    }
+
     reader.reportUnknownKeys();
     if (problems.length > 0) {
         throw new LabConfigError(problems);
@@ -480,6 +505,11 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
                 mountOptions: reader.stringList("nfsMountOptions"),
             },
             controlPlaneSchedulable,
+        },
+        etcdSnapshots: {
+            schedule: snapshotSchedule,
+            keep: snapshotKeep,
+            nfs: nfsEnabled ? { server: nfsServer, path: nfsPath, mountOptions: reader.stringList("nfsMountOptions") } : undefined,
         },
     });
 }

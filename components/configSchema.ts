@@ -130,6 +130,18 @@ export const configKeys = {
         default: ["nfsvers=4.1"],
         description: "NFS mount options; add 'soft' and 'timeo=...' so a dead server does not hang nodes (seed 001).",
     },
+
+    // --- day 2: etcd snapshots (issue 12)
+    etcdSnapshotSchedule: {
+        type: "string",
+        default: "*-*-* 00/6:00:00",
+        description: "When each control plane takes an etcd snapshot: a systemd OnCalendar expression (default every 6 h; see man systemd.time).",
+    },
+    etcdSnapshotKeep: {
+        type: "integer",
+        default: 8,
+        description: "etcd snapshots each control plane keeps (locally and, when nfs is on, on the share under etcd-snapshots/<node>/).",
+    },
 } as const satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof configKeys;

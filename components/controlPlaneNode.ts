@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { NodeSpec } from "./config";
+import { EtcdSnapshotConfig, NodeSpec } from "./config";
+import { installEtcdSnapshots } from "./etcdSnapshots";
 import { JoinCredentials, joinCluster, prepareNode } from "./nodeSteps";
 import { renderScript } from "./render/manifests";
 import { renderKubeadmInitConfig } from "./render/kubeadm";
@@ -33,6 +34,8 @@ export interface ControlPlaneNodeArgs {
     /** Set on nodes 1..n: join with these credentials, after `after` (the previous control plane). */
     readonly join?: JoinCredentials;
     readonly after?: readonly pulumi.Resource[];
+    /** etcd snapshot timer settings (issue 12): installed once the node is a member. */
+    readonly etcdSnapshots: EtcdSnapshotConfig;
 }
 
 /**
@@ -43,6 +46,8 @@ export interface ControlPlaneNodeArgs {
 export class ControlPlaneNode extends pulumi.ComponentResource {
     /** The init or join step: everything that needs this node in the cluster waits for it. */
     public readonly joined: command.remote.Command;
+    /** The etcd snapshot install (timer enabled, first snapshot taken). */
+    public readonly etcdSnapshots: command.remote.Command;
     /** Node 0 only: what every other node needs to join. */
     public readonly joinCredentials?: JoinCredentials;
     /** Node 0 only: the admin kubeconfig (secret), server = the HA endpoint. */
@@ -64,6 +69,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
 
         if (args.join) {
             this.joined = joinCluster(name, { prepared, join: args.join, controlPlane: { taint: args.taint }, after: args.after }, this);
+            this.etcdSnapshots = this.installSnapshots(name, args);
             this.registerOutputs({});
             return;
         }
@@ -101,6 +107,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             { node: args.connection, script: "kubeadm-init.sh" },
             { parent: this, dependsOn: [prepared.prepared, stagedInitConfig, ...init.haEndpointReady] },
         );
+        this.etcdSnapshots = this.installSnapshots(name, args);
 
         const read = (what: "ca-cert-hash" | "ca-cert" | "kubeconfig") =>
             pulumi.secret(
@@ -120,5 +127,13 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             haEndpointReady: init.haEndpointReady,
         };
         this.registerOutputs({ kubeconfig: this.kubeconfig, caCertificate: this.caCertificate });
+    }
+
+    private installSnapshots(name: string, args: ControlPlaneNodeArgs): command.remote.Command {
+        return installEtcdSnapshots(
+            name,
+            { connection: args.connection, config: args.etcdSnapshots, kubernetesVersion: args.kubernetesVersion, member: this.joined },
+            this,
+        );
     }
 }

@@ -100,6 +100,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
             connection: connections.get(node.name)!,
             kubernetesVersion: cfg.kubernetes.version,
             taint: !cfg.kubernetes.controlPlaneSchedulable,
+            etcdSnapshots: cfg.etcdSnapshots,
         });
         const [firstNode, ...otherControlPlanes] = cfg.controlPlanes;
         const first = new ControlPlaneNode(

@@ -2,8 +2,9 @@
 # The one command that runs every test on a fresh machine (and in CI):
 #   bash scripts/test-all.sh
 # Installs what the tests need (npm packages from package-lock.json; haproxy, keepalived,
-# shellcheck, iproute2, openssl, cloud-init and netplan.io from Debian's packages), type-checks, then runs the unit and
-# render tests (npm test) and the real failover test in network namespaces (npm run test:ha, root).
+# shellcheck, iproute2, openssl, cloud-init, netplan.io and etcd from Debian's packages), type-checks, then runs the unit and
+# render tests (npm test), the real failover test in network namespaces (npm run test:ha, root)
+# and the etcd snapshot test against a real etcd on loopback (npm run test:etcd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +26,8 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 npm run test:ha
+
+echo "== etcd snapshot test against a real 3-member etcd (npm run test:etcd)"
+npm run test:etcd
 
 echo "== all tests passed"

@@ -41,6 +41,8 @@ export interface ServerCertificateOptions {
     readonly ipAddresses?: readonly string[];
     /** File name prefix inside the folder, so several servers can share one folder; default "server". */
     readonly fileName?: string;
+    /** extendedKeyUsage; default ["serverAuth"]. etcd peers need both (a peer is client and server). */
+    readonly extendedKeyUsage?: readonly ("serverAuth" | "clientAuth")[];
 }
 
 /** Validity of every test certificate: a short one, these live for one test run. */
@@ -132,7 +134,7 @@ export function createServerCertificate(dir: string, ca: TestCa, opts: ServerCer
             "[v3_server]",
             "basicConstraints = critical, CA:FALSE",
             "keyUsage = critical, digitalSignature",
-            "extendedKeyUsage = serverAuth",
+            `extendedKeyUsage = ${(opts.extendedKeyUsage ?? ["serverAuth"]).join(", ")}`,
             "authorityKeyIdentifier = keyid",
             `subjectAltName = ${altNames.join(", ")}`,
             "",

@@ -204,7 +204,7 @@ test("a script includes lib/common.sh once, right after set -euo pipefail and sh
     }
     assert.deepEqual(
         including.filter((name) => sourceText(name).includes("# k8s-lab:include lib/apt.sh")).sort(),
-        ["ha-endpoint-install.sh", "node-prepare.sh"],
+        ["etcd-snapshot-install.sh", "ha-endpoint-install.sh", "node-prepare.sh"],
         "the scripts that install packages include lib/apt.sh",
     );
 });

@@ -27,6 +27,18 @@ const workers = [
  */
 const rules: { rule: string; changes: Record<string, unknown>; key: string; fix: RegExp }[] = [
     {
+        rule: "an etcd snapshot schedule that is not one OnCalendar line",
+        changes: { etcdSnapshotSchedule: "daily\nExecStart=/bin/sh" },
+        key: "k8s-vsphere-lab:etcdSnapshotSchedule",
+        fix: /systemd OnCalendar expression/,
+    },
+    {
+        rule: "keeping no etcd snapshot",
+        changes: { etcdSnapshotKeep: 0 },
+        key: "k8s-vsphere-lab:etcdSnapshotKeep",
+        fix: /keep at least one snapshot/,
+    },
+    {
         rule: "duplicate node names",
         changes: { workers: [...workers.slice(0, 2), { name: "k8s-worker01", address: "192.168.1.212" }] },
         key: "k8s-vsphere-lab:workers[2].name",

@@ -181,7 +181,7 @@ describe("remote commands", () => {
         const scripts = recorder.ofType(command).filter((r) => typeof r.inputs.create === "string" && r.inputs.create.endsWith("bash -s"));
         assert.ok(scripts.length >= 20);
         for (const script of scripts) {
-            assert.match(script.inputs.create, /^sudo -n env NODE_NAME='[a-z0-9-]+'( [A-Z_]+='[^']*')* bash -s$/, script.name);
+            assert.match(script.inputs.create, /^sudo -n env NODE_NAME='[a-z0-9-]+'( [A-Z][A-Z0-9_]*='[^']*')* bash -s$/, script.name);
             assert.match(script.inputs.stdin, /^#!\/usr\/bin\/env bash\n/, script.name);
         }
         for (const r of recorder.ofType(command)) {
