@@ -242,7 +242,11 @@ test("keepalived.conf gives up the VIP when haproxy stops listening", () => {
         authPassword,
         apiPort: 443,
     });
-    assert.match(config, /^vrrp_script check_haproxy \{\n\s+script "\/etc\/keepalived\/check-haproxy\.sh 443"$/m);
+    // The script watches haproxy for 800 ms of each 1 s run and one failure acts (issue 14).
+    assert.match(config, /^vrrp_script check_haproxy \{\n\s+script "\/etc\/keepalived\/check-haproxy\.sh 443 800"$/m);
+    assert.match(config, /^\s+interval 1\n\s+timeout 2\n\s+fall 1\n\s+rise 2$/m);
+    // Adverts only from the listed peers (issue 15).
+    assert.match(config, /^\s+check_unicast_src$/m);
     assert.match(config, /track_script \{\n\s+check_haproxy\n\s+\}/);
     assert.match(config, /^\s+enable_script_security$/m);
     assert.match(config, /^\s+script_user root$/m);
