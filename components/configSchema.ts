@@ -35,10 +35,10 @@ export const configKeys = {
     vsphereNetwork: { type: "string", description: "Port group the VMs' single NIC connects to (e.g. 'VM Network')." },
     vsphereTemplate: {
         type: "string",
-        description: "Name of the Ubuntu 24.04 cloud-image template (VMware tools + cloud-init) that every VM is cloned from.",
+        description: "Name of the Ubuntu 24.04 cloud-image template (VMware tools + cloud-init) that every VM is cloned from. A change applies to new nodes only: existing VMs are kept (issue 11).",
     },
     vsphereFolder: { type: "string", default: "", description: "VM folder for the lab's VMs (must exist); empty = the datacenter's root." },
-    linkedClones: { type: "boolean", default: false, description: "Clone from the template's snapshot (fast, needs a snapshot on the template)." },
+    linkedClones: { type: "boolean", default: false, description: "Clone from the template's snapshot (fast, needs a snapshot on the template). A change applies to new nodes only (issue 11)." },
 
     // --- node network
     nodeSubnet: { type: "string", description: "CIDR of the network the nodes, the API VIP and the LoadBalancer pool live in, e.g. 192.168.1.0/24." },

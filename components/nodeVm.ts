@@ -95,12 +95,17 @@ export class NodeVm extends pulumi.ComponentResource {
                     sshPublicKey: args.sshPublicKey,
                     apiHost: args.apiHost,
                 }),
+                // Issue 11: cloud-init reads extraConfig on first boot only (same instance-id), so
+                // a change (DNS servers, SSH key, ...) must not power-cycle every VM at once.
+                extraConfigRebootRequired: false,
                 waitForGuestNetTimeout: guestNetTimeoutMinutes,
                 waitForGuestNetRoutable: true,
                 shutdownWaitTimeout: 3,
                 forcePowerOff: true,
             },
-            { parent: this, provider: placement.provider },
+            // Issue 11: a new template or linkedClones applies to new nodes only (a clone.* change
+            // would replace every VM at once, and vCenter refuses a second VM of the same name).
+            { parent: this, provider: placement.provider, ignoreChanges: ["clone"], deleteBeforeReplace: true },
         );
 
         // The configured address, not defaultIpAddress: on a control plane holding the API VIP the
