@@ -169,7 +169,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
         this.nodesJoined = [...controlPlaneJoins, ...workers.map((worker) => worker.joined)];
         this.addons = new ClusterAddons(
             `${name}-addons`,
-            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, nodesJoined: this.nodesJoined },
+            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, nodesJoined: this.nodesJoined, cluster: first.joined },
             { parent: this },
         );
         this.registerOutputs({
