@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ClusterIdentityInputs, clusterIdentityKeys, clusterIdentityProvider, clusterIdentityRules } from "../../providers/clusterIdentity";
+import { loadSerializedProvider } from "../helpers/dynamicProvider";
 import { evaluateProgram } from "../helpers/program";
 import { labConfigWith } from "../helpers/stackConfig";
 
@@ -106,4 +107,14 @@ test("the program records the lab's identity and node 0's init depends on the gu
     assert.equal(inputs.firstControlPlaneAddress, "192.168.1.200");
     for (const key of clusterIdentityKeys) assert.ok(key in inputs, `${key} not recorded`);
     assert.ok(recorder.dependsOn(recorder.named("k8s-control01-kubeadm-init", "command:remote:Command"), guard));
+});
+
+test("the serialized provider (what the engine runs) refuses a changed apiVip like the module's", async () => {
+    const { recorder } = await evaluateProgram(labConfigWith());
+    const provider = loadSerializedProvider(recorder.named("lab-identity").inputs.__provider as string);
+    const result = await provider.check!(deployed(), deployed({ apiVip: "192.168.1.211" }));
+    assert.equal(result.failures?.[0]?.property, "apiVip");
+    assert.match(result.failures![0].reason, /^apiVip cannot change on a running cluster/);
+    const allowed = await provider.check!(deployed(), deployed({ kubernetesVersion: "1.34.0" }));
+    assert.deepEqual(allowed.failures, []);
 });
