@@ -101,6 +101,7 @@ const refusedRows: [string, Record<string, unknown>][] = [
     ["clusterName", { clusterName: "other-lab" }],
     ["cni", { cni: "calico" }],
     ["kubernetesVersion downgraded", { kubernetesVersion: "1.33.5" }],
+    ["kubernetesVersion skipping a minor", { kubernetesVersion: "1.36.0" }],
 ];
 
 for (const [row, changes] of refusedRows) {
