@@ -31,6 +31,8 @@ export interface ClusterAddonsArgs {
     readonly apiReady: pulumi.Resource;
     /** Every node's join step (control planes and workers); everything but the CNI waits for them. */
     readonly nodesJoined: readonly pulumi.Resource[];
+    /** Node 0's init (issue 11): in-cluster objects are deletedWith it, so `pulumi destroy` skips them. */
+    readonly cluster?: pulumi.Resource;
 }
 
 /**
@@ -67,6 +69,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
             parent: this,
             provider: this.provider,
             dependsOn,
+            deletedWith: args.cluster,
         });
         const namespace = (role: string, namespaceName: string, dependsOn: pulumi.Resource[], labels?: Record<string, string>) =>
             new k8s.core.v1.Namespace(`${name}-${role}-namespace`, { metadata: { name: namespaceName, labels } }, inCluster(dependsOn));
@@ -176,8 +179,9 @@ function release(
             namespace,
             createNamespace: false,
             values,
-            // A failed install leaves nothing half-made behind for the next `pulumi up`.
-            cleanupOnFail: true,
+            // A failed install or upgrade is rolled back (install: purged), leaving nothing
+            // half-made for the next `pulumi up` (issue 11: atomic rather than cleanupOnFail).
+            atomic: true,
         },
         opts,
     );

@@ -35,14 +35,14 @@ export const configKeys = {
     vsphereNetwork: { type: "string", description: "Port group the VMs' single NIC connects to (e.g. 'VM Network')." },
     vsphereTemplate: {
         type: "string",
-        description: "Name of the Ubuntu 24.04 cloud-image template (VMware tools + cloud-init) that every VM is cloned from.",
+        description: "Name of the Ubuntu 24.04 cloud-image template (VMware tools + cloud-init) that every VM is cloned from. A change applies to new nodes only: existing VMs are kept.",
     },
     vsphereFolder: { type: "string", default: "", description: "VM folder for the lab's VMs (must exist); empty = the datacenter's root." },
     linkedClones: {
         type: "boolean",
         default: false,
         description:
-            "Clone from the template's snapshot (seconds instead of minutes; needs a snapshot on the template and the VMs on the template's datastore). The disks keep the template's size: diskGb must not be set.",
+            "Clone from the template's snapshot (seconds instead of minutes; needs a snapshot on the template and the VMs on the template's datastore). The disks keep the template's size: diskGb must not be set. A change applies to new nodes only.",
     },
 
     // --- node network
@@ -131,7 +131,7 @@ export const configKeys = {
         description: "NFS mount options; add 'soft' and 'timeo=...' so a dead server does not hang nodes (seed 001).",
     },
 
-    // --- day 2: etcd snapshots (issue 12)
+    // --- day 2: etcd snapshots
     etcdSnapshotSchedule: {
         type: "string",
         default: "*-*-* 00/6:00:00",

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApiServerReady } from "../providers/apiServerReady";
+import { ClusterIdentity } from "../providers/clusterIdentity";
 import * as vsphere from "../providers/vsphere";
 import { ClusterAddons } from "./clusterAddons";
 import { ClusterSecrets } from "./clusterSecrets";
@@ -52,6 +53,23 @@ export class KubernetesLab extends pulumi.ComponentResource {
         super("lab:index:KubernetesLab", name, {}, opts);
         const cfg = args.config;
 
+        // Issue 11: refuses at preview a change of what kubeadm init baked into the live cluster.
+        const identity = new ClusterIdentity(
+            `${name}-identity`,
+            {
+                firstControlPlaneName: cfg.controlPlanes[0].name,
+                firstControlPlaneAddress: cfg.controlPlanes[0].address,
+                apiVip: cfg.apiEndpoint.vip,
+                apiPort: cfg.apiEndpoint.port,
+                apiDnsName: cfg.apiEndpoint.dnsName ?? "",
+                podSubnet: cfg.kubernetes.podSubnet,
+                serviceSubnet: cfg.kubernetes.serviceSubnet,
+                clusterName: cfg.kubernetes.clusterName,
+                cni: cfg.addons.cni,
+                kubernetesVersion: cfg.kubernetes.version,
+            },
+            { parent: this },
+        );
         const placement = lookUpPlacement(name, cfg, this);
         const nodeVms = new Map<string, NodeVm>();
         for (const node of [...cfg.controlPlanes, ...cfg.workers]) {
@@ -115,7 +133,8 @@ export class KubernetesLab extends pulumi.ComponentResource {
                     serviceSubnet: cfg.kubernetes.serviceSubnet,
                     bootstrapToken: secrets.bootstrapToken,
                     certificateKey: secrets.certificateKey,
-                    haEndpointReady: haEndpoint.installed,
+                    // The identity guard too: init (and so every join) runs only once it passed.
+                    haEndpointReady: [...haEndpoint.installed, identity],
                 },
             },
             { parent: this },
@@ -160,7 +179,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
         this.nodesJoined = [...controlPlaneJoins, ...workers.map((worker) => worker.joined)];
         this.addons = new ClusterAddons(
             `${name}-addons`,
-            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, nodesJoined: this.nodesJoined },
+            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, nodesJoined: this.nodesJoined, cluster: first.joined },
             { parent: this },
         );
         this.registerOutputs({

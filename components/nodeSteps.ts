@@ -102,7 +102,8 @@ export function joinCluster(name: string, args: JoinClusterArgs, parent: pulumi.
     const refresh = runScript(
         `${name}-join-refresh`,
         { node: join.firstControlPlane, script: "join-credentials-refresh.sh", env: { JOINING_NODE: node.name, JOIN_ROLE: role } },
-        { parent, dependsOn: [join.clusterInitialized, prepared.prepared, ...(args.after ?? [])] },
+        // Run again for a rebuilt joining node (issue 11): its new join needs fresh credentials.
+        { parent, dependsOn: [join.clusterInitialized, prepared.prepared, ...(args.after ?? [])], replaceWith: [prepared.connection.vm] },
     );
 
     const joinConfig = pulumi

@@ -151,12 +151,23 @@ export class NodeVm extends pulumi.ComponentResource {
                 // Secret: the user-data carries the host's private key. Anyone who can read the VM's
                 // advanced settings in vCenter can read it (README "Security").
                 extraConfig: pulumi.secret(extraConfig),
+                // Issue 11: cloud-init reads extraConfig on first boot only (same instance-id), so
+                // a change (DNS servers, SSH key, ...) must not power-cycle every VM at once.
+                extraConfigRebootRequired: false,
                 waitForGuestNetTimeout: guestNetTimeoutMinutes,
                 waitForGuestNetRoutable: true,
                 shutdownWaitTimeout: 3,
                 forcePowerOff: true,
             },
-            { parent: this, provider: placement.provider, additionalSecretOutputs: ["extraConfig"] },
+            // Issue 11: a new template or linkedClones applies to new nodes only (a clone.* change
+            // would replace every VM at once, and vCenter refuses a second VM of the same name).
+            {
+                parent: this,
+                provider: placement.provider,
+                additionalSecretOutputs: ["extraConfig"],
+                ignoreChanges: ["clone"],
+                deleteBeforeReplace: true,
+            },
         );
 
         // The configured address, not defaultIpAddress: on a control plane holding the API VIP the

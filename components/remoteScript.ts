@@ -101,7 +101,8 @@ export function runScript(name: string, args: RunScriptArgs, opts: pulumi.Custom
             triggers: args.triggers,
             logging: args.secretOutput ? "none" : "stdoutAndStderr",
         },
-        args.secretOutput ? pulumi.mergeOptions(opts, { additionalSecretOutputs: ["stdout", "stderr"] }) : opts,
+        // Issue 11: a run-once step is replaced with its node's VM, so a rebuilt node is prepared and joined again.
+        pulumi.mergeOptions(opts, { replaceWith: [args.node.vm], ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) }),
     );
 }
 
@@ -168,6 +169,6 @@ export function stageFile(name: string, args: StageFileArgs, opts: pulumi.Custom
         },
         // Its delete undoes its create: on a replacement, remove first, then write. Nothing to
         // remove when the whole VM goes.
-        pulumi.mergeOptions(opts, { deleteBeforeReplace: true, deletedWith: args.node.vm }),
+        pulumi.mergeOptions(opts, { deleteBeforeReplace: true, deletedWith: args.node.vm, replaceWith: [args.node.vm] }),
     );
 }

@@ -14,13 +14,22 @@
 #   with token and key printing turned off), /var/lib/k8s-lab/kubeadm-init.done once init has succeeded.
 # Stdout: progress lines only. Idempotent: an initialised node prints "already initialised".
 # A node whose earlier init stopped half way (admin.conf without the done marker) is reset with
-# `kubeadm reset --force` and initialised again: no cluster can exist yet at that point.
+# `kubeadm reset --force` and initialised again: no cluster can exist yet at that point. A node that
+# joined the cluster (kubeadm-join.done) is refused, never reset.
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
 # k8s-lab:include lib/common.sh
 
 readonly INIT_CONFIG=/etc/k8s-lab/kubeadm-init.yaml
+
+# refuse_joined_node: fails when this node joined the cluster (kubeadm-join.sh marked it): the
+# half-finished-init reset below would take a working member out. Never resets it.
+refuse_joined_node() {
+    if step_done kubeadm-join; then
+        fail "${NODE_NAME} already joined the cluster as a member: kubeadm init would reset it. Nothing was changed; the first entry of controlPlanes must stay the node that ran kubeadm init (to build a new cluster, use a new stack)."
+    fi
+}
 
 main() {
     : "${NODE_NAME:?NODE_NAME is required}"
@@ -30,6 +39,7 @@ main() {
         log "already initialised"
         exit 0
     fi
+    refuse_joined_node
     [ -s "$INIT_CONFIG" ] || fail "${INIT_CONFIG} is missing or empty: stage it before running this script"
 
     if [ -f /etc/kubernetes/admin.conf ]; then

@@ -13,7 +13,8 @@
 # Writes: /var/log/k8s-lab/kubeadm-join.log (0600), /var/lib/k8s-lab/kubeadm-join.done once joined.
 # Stdout: progress lines only. Idempotent: a joined node prints "already joined".
 # A node whose earlier join stopped half way (kubelet.conf without the done marker) is reset with
-# `kubeadm reset --force` (which also takes a half-added etcd member out) and joined again.
+# `kubeadm reset --force` (which also takes a half-added etcd member out) and joined again. The node
+# that ran kubeadm init (kubeadm-init.done) is refused, never reset.
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
@@ -31,6 +32,14 @@ join_config_role() {
     fi
 }
 
+# refuse_initialised_node: fails when this node ran kubeadm init (kubeadm-init.sh marked it): the
+# half-finished-join reset below would destroy the cluster's first control plane. Never resets it.
+refuse_initialised_node() {
+    if step_done kubeadm-init; then
+        fail "${NODE_NAME} ran kubeadm init: it is the cluster's first control plane, and joining would reset it. Nothing was changed; keep it first in controlPlanes (to build a new cluster, use a new stack)."
+    fi
+}
+
 main() {
     : "${NODE_NAME:?NODE_NAME is required}"
     : "${JOIN_ROLE:?JOIN_ROLE is required (control-plane or worker)}"
@@ -44,6 +53,7 @@ main() {
         log "already joined"
         exit 0
     fi
+    refuse_initialised_node
     [ -s "$JOIN_CONFIG" ] || fail "${JOIN_CONFIG} is missing or empty: stage it before running this script"
     local staged_role
     staged_role="$(join_config_role "$JOIN_CONFIG")"

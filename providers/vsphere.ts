@@ -91,6 +91,8 @@ export interface VirtualMachineArgs {
     readonly disks?: pulumi.Input<pulumi.Input<VirtualMachineDiskArgs>[]>;
     readonly clone?: pulumi.Input<VirtualMachineCloneArgs>;
     readonly extraConfig?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Power-cycle the VM when extraConfig changes (the provider's default: true). */
+    readonly extraConfigRebootRequired?: pulumi.Input<boolean>;
     readonly enableDiskUuid?: pulumi.Input<boolean>;
     readonly annotation?: pulumi.Input<string>;
     readonly waitForGuestNetTimeout?: pulumi.Input<number>;

@@ -49,3 +49,20 @@ mark_step_done() {
     install -d -m 0700 "$STATE_DIR"
     touch "${STATE_DIR}/$1.done"
 }
+
+# check_own_node: fails unless this host is the node the script was meant for (hostname, or its
+# first label, = NODE_NAME), before anything is changed: the address in the stack config may
+# reach another machine (a node renamed with its address kept, a VM holding another's address).
+check_own_node() {
+    : "${NODE_NAME:?NODE_NAME is required}"
+    local host
+    host="$(hostname)"
+    if [ "$host" != "$NODE_NAME" ] && [ "${host%%.*}" != "$NODE_NAME" ]; then
+        fail "this host is '${host}', not ${NODE_NAME}: the address given for ${NODE_NAME} reaches another machine. Nothing was changed; check the node's name and address in controlPlanes/workers (a node renamed with its address kept, or a VM holding another node's address)."
+    fi
+}
+
+# Issue 11: every node script (this text is pasted into each) checks its host first.
+if [ "${K8S_LAB_FUNCTIONS_ONLY:-}" != 1 ]; then
+    check_own_node
+fi

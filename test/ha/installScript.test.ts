@@ -56,7 +56,7 @@ describe("ha-endpoint-install.sh on a sandboxed node (run as root)", { timeout: 
         fs.writeFileSync(installScript, renderHaEndpointInstallScript());
 
         const run = spawnSync("ip", [
-            "netns", "exec", lab.namespaceOf("node"), "unshare", "--mount", "--propagation", "private",
+            "netns", "exec", lab.namespaceOf("node"), "unshare", "--mount", "--uts", "--propagation", "private",
             path.join(projectRoot, "test", "ha", "sandbox", "run-install-sandbox.sh"), workDir, installScript,
         ], { encoding: "utf8", timeout: 100_000, env: { ...process.env, NODE_NAME: nodeName, VIP: vip, API_PORT: String(apiPort) } });
         assert.equal(run.status, 0, `the sandbox itself failed:\n${run.stdout}\n${run.stderr}`);

@@ -31,6 +31,8 @@ export interface RecordedResource {
     /** Per input property, the URNs its value came from. */
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     readonly deletedWith: string;
+    /** URNs whose replacement replaces this resource too (issue 11). */
+    readonly replaceWith: string[];
     readonly deleteBeforeReplace: boolean;
     readonly additionalSecretOutputs: readonly string[];
     readonly replaceOnChanges: readonly string[];
@@ -320,6 +322,7 @@ export function installMocks(stack = "test"): MockRecorder {
                     dependencies: req.getDependenciesList(),
                     propertyDependencies,
                     deletedWith: req.getDeletedwith(),
+                    replaceWith: req.getReplaceWithList(),
                     deleteBeforeReplace: req.getDeletebeforereplace(),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     replaceOnChanges: req.getReplaceonchangesList(),

@@ -1,11 +1,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "fs";
-import Module from "module";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { createServerCertificate, createTestPki, createUnrelatedCa, TestCa, TestPki } from "../helpers/testPki";
+import { loadSerializedProvider } from "../helpers/dynamicProvider";
 import { FakeApiServer, startFakeApiServer } from "../helpers/fakeApiServer";
 import {
     ApiServerReady,
@@ -170,15 +170,6 @@ test("diff reports a change of url, CA or timeout and never a replacement", asyn
         assert.deepEqual(diff.replaces, []);
     }
 });
-
-/** Loads a serialized dynamic provider the way Pulumi's dynamic-provider host does. */
-function loadSerializedProvider(text: string): pulumi.dynamic.ResourceProvider {
-    type CompilableModule = Module & { _compile(code: string, filename: string): void };
-    const loaded = new Module("serialized-provider.js", module) as CompilableModule;
-    loaded.paths = module.paths;
-    loaded._compile(text, path.join(__dirname, "serialized-provider.js"));
-    return (loaded.exports as { handler(): pulumi.dynamic.ResourceProvider }).handler();
-}
 
 test("ApiServerReady serializes its provider, keeps the CA secret, and the serialized provider waits for the API", async () => {
     const registered: pulumi.runtime.MockResourceArgs[] = [];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs manifests/ha-endpoint-install.sh for real, but sealed off: meant to run as
-#   ip netns exec <ns> unshare --mount --propagation private run-install-sandbox.sh <work-dir> <install-script>
+#   ip netns exec <ns> unshare --mount --uts --propagation private run-install-sandbox.sh <work-dir> <install-script>
 # /etc is an overlay (writes land in <work-dir>), /run is a private tmpfs, systemctl and apt-get are
 # stand-ins (next to this file), the network is the test's namespace. <work-dir> holds the files
 # to stage: haproxy.cfg, keepalived.conf, check-haproxy.sh and broken-haproxy.cfg.
@@ -11,6 +11,8 @@ work="$1"
 install_script="$2"
 stubs="$(cd "$(dirname "$0")" && pwd)"
 
+# Its own UTS namespace: the host name is the node's, as on the VM (the scripts check it).
+hostname "$NODE_NAME"
 mkdir -p "$work/etc-upper" "$work/etc-work"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$work/etc-upper,workdir=$work/etc-work" /etc
 mount -t tmpfs tmpfs /run

@@ -1,0 +1,139 @@
+// Issue 11: the change matrix. The program is evaluated under mocks for the lab config and for
+// one changed key, and each resource's change is classified with the providers' own diff rules:
+//
+//  - ClusterIdentity (providers/clusterIdentity.ts): its check(olds, news) runs at preview; a
+//    failure refuses the whole `pulumi up` before any resource changes.
+//  - pulumi-command remote.Command (pulumi-command docs, "Triggers"): only a `triggers` change
+//    replaces; any other input change runs `update`, or `create` again when there is no update.
+//  - replaceWith (@pulumi/pulumi resource.d.ts): a resource is replaced when one it lists is.
+//  - vsphere VirtualMachine (pulumi-vsphere v4.17.0, terraform-provider-vsphere docs): a change
+//    under `clone` replaces the VM (unless ignored with ignoreChanges); numCpus/memory changes
+//    power-cycle it (no CPU/memory hot-add is enabled); an extraConfig change power-cycles it
+//    unless extraConfigRebootRequired is false; other changes update it in place.
+//  - anything else: an input change is an update.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { clusterIdentityProvider, ClusterIdentityInputs } from "../../providers/clusterIdentity";
+import { evaluateProgram } from "../helpers/program";
+import { RecordedResource } from "../helpers/pulumiMocks";
+import { labConfigWith } from "../helpers/stackConfig";
+
+type Outcome = "same" | "create" | "delete" | "update" | "power-cycle" | "replace" | "refused";
+
+/** Stable JSON of a value (sorted keys), for comparing inputs. */
+function canonical(value: unknown): string {
+    return JSON.stringify(value, (_key, v) =>
+        v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+    );
+}
+
+function changedKeys(before: Record<string, unknown>, after: Record<string, unknown>, ignored: readonly string[]): string[] {
+    return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+        (key) => !ignored.includes(key) && canonical(before[key]) !== canonical(after[key]),
+    );
+}
+
+/** One resource's change under the rules at the top of this file (before replaceWith). */
+async function classify(before: RecordedResource, after: RecordedResource): Promise<Outcome> {
+    if (before.type === "pulumi-nodejs:dynamic/lab:ClusterIdentity") {
+        const result = await clusterIdentityProvider.check!(before.inputs as ClusterIdentityInputs, after.inputs as ClusterIdentityInputs);
+        if ((result.failures ?? []).length > 0) return "refused";
+    }
+    const changed = changedKeys(before.inputs, after.inputs, before.ignoreChanges);
+    if (changed.length === 0) return "same";
+    if (before.type === "command:remote:Command") return changed.includes("triggers") ? "replace" : "update";
+    if (before.type === "vsphere:index/virtualMachine:VirtualMachine") {
+        if (changed.includes("clone")) return "replace";
+        if (changed.some((key) => ["numCpus", "memory", "memoryReservation"].includes(key))) return "power-cycle";
+        if (changed.includes("extraConfig") && after.inputs.extraConfigRebootRequired !== false) return "power-cycle";
+    }
+    return "update";
+}
+
+/** Every resource's outcome, by name, when the lab config gets `changes`. */
+async function plan(changes: Record<string, unknown>): Promise<Map<string, Outcome>> {
+    const base = (await evaluateProgram(labConfigWith())).recorder.resources.slice();
+    const next = (await evaluateProgram(labConfigWith(changes))).recorder.resources.slice();
+    const byUrn = (list: RecordedResource[]) => new Map(list.map((r) => [r.urn, r]));
+    const [olds, news] = [byUrn(base), byUrn(next)];
+    const outcome = new Map<string, Outcome>();
+    for (const [urn, after] of news) {
+        const before = olds.get(urn);
+        outcome.set(urn, before ? await classify(before, after) : "create");
+    }
+    for (const urn of olds.keys()) if (!news.has(urn)) outcome.set(urn, "delete");
+    // replaceWith, to a fixed point.
+    for (let again = true; again; ) {
+        again = false;
+        for (const [urn, after] of news) {
+            if (outcome.get(urn) !== "replace" && after.replaceWith.some((dep) => outcome.get(dep) === "replace")) {
+                outcome.set(urn, "replace");
+                again = true;
+            }
+        }
+    }
+    return new Map([...outcome].map(([urn, o]) => [urn.split("::").pop()!, o]));
+}
+
+const withOutcome = (result: Map<string, Outcome>, ...wanted: Outcome[]) => [...result].filter(([, o]) => wanted.includes(o)).map(([n]) => n).sort();
+const vms = ["k8s-control01-vm", "k8s-control02-vm", "k8s-control03-vm", "k8s-worker01-vm", "k8s-worker02-vm", "k8s-worker03-vm"];
+
+test("the same config twice changes nothing (the program is deterministic)", async () => {
+    const result = await plan({});
+    assert.deepEqual(withOutcome(result, "create", "delete", "update", "power-cycle", "replace", "refused"), []);
+});
+
+const controlPlanes = [
+    { name: "k8s-control01", address: "192.168.1.200" },
+    { name: "k8s-control02", address: "192.168.1.201" },
+    { name: "k8s-control03", address: "192.168.1.202" },
+];
+
+// Rows of issue 11's table whose wanted outcome is "refused at preview".
+const refusedRows: [string, Record<string, unknown>][] = [
+    ["the first control plane re-ordered", { controlPlanes: [controlPlanes[1], controlPlanes[0], controlPlanes[2]] }],
+    ["the first control plane removed (another added)", { controlPlanes: [controlPlanes[1], controlPlanes[2], { name: "k8s-control04", address: "192.168.1.203" }] }],
+    ["apiVip", { apiVip: "192.168.1.221" }],
+    ["apiPort", { apiPort: 8443 }],
+    ["apiDnsName", { apiDnsName: "api.lab.example" }],
+    ["podSubnet", { podSubnet: "10.32.0.0/16" }],
+    ["serviceSubnet", { serviceSubnet: "10.100.0.0/16" }],
+    ["clusterName", { clusterName: "other-lab" }],
+    ["cni", { cni: "calico" }],
+    ["kubernetesVersion downgraded", { kubernetesVersion: "1.33.5" }],
+    ["kubernetesVersion skipping a minor", { kubernetesVersion: "1.36.0" }],
+];
+
+for (const [row, changes] of refusedRows) {
+    test(`change matrix: ${row} is refused at preview by the cluster-identity guard`, async () => {
+        const result = await plan(changes);
+        assert.equal(result.get("lab-identity"), "refused");
+    });
+}
+
+// The mocks' template lookup answers the same uuid for any name, so only the linkedClones row
+// changes clone.* here; ignoreChanges covers clone.templateUuid the same way.
+for (const key of ["vsphereTemplate", "linkedClones"]) {
+    test(`change matrix: ${key} applies to new nodes only: no VM is replaced or power-cycled, no step runs again`, async () => {
+        const result = await plan(key === "linkedClones" ? { linkedClones: true } : { vsphereTemplate: "ubuntu-24.04-cloudimg-v2" });
+        assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused"), []);
+    });
+}
+
+for (const [key, value] of [
+    ["dnsServers", ["192.168.1.2"]],
+    ["searchDomains", ["lab2.example"]],
+    ["gateway", "192.168.1.254"],
+    ["sshPublicKey", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBkQ2m0l7pv1mB3N8oKkq3Xc0pV8wq6Yg7r4d5ZbAAAA other@example"],
+] as const) {
+    test(`change matrix: ${key} updates the VMs' extraConfig without a power cycle and re-runs no kubeadm step`, async () => {
+        const result = await plan({ [key]: value });
+        for (const vm of vms) assert.equal(result.get(vm), "update", vm);
+        assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused"), []);
+    });
+}
+
+test("change matrix: an allowed kubernetesVersion patch passes the guard", async () => {
+    const result = await plan({ kubernetesVersion: "1.34.3" });
+    assert.notEqual(result.get("lab-identity"), "refused");
+});
