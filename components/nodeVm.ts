@@ -161,11 +161,14 @@ export class NodeVm extends pulumi.ComponentResource {
             },
             // Issue 11: a new template or linkedClones applies to new nodes only (a clone.* change
             // would replace every VM at once, and vCenter refuses a second VM of the same name).
+            // A disk's provisioning is fixed when it is cloned (the provider cannot change it on a
+            // live disk), and with linkedClones on the disk size follows the template: existing
+            // full clones keep their (larger) disks instead of being asked to shrink.
             {
                 parent: this,
                 provider: placement.provider,
                 additionalSecretOutputs: ["extraConfig"],
-                ignoreChanges: ["clone"],
+                ignoreChanges: ["clone", "disks[0].thinProvisioned", "disks[0].eagerlyScrub", ...(placement.linkedClone ? ["disks[0].size"] : [])],
                 deleteBeforeReplace: true,
             },
         );

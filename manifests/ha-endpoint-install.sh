@@ -4,12 +4,13 @@
 # Runs as root: sudo -n env NODE_NAME=... VIP=... API_PORT=... bash -s  (this script on stdin).
 #
 # Environment:
-#   NODE_NAME          the node's name, for progress lines                 (required)
+#   NODE_NAME          the node's name: this host must be called so (checked first) (required)
 #   VIP                the API virtual IP                                  (required)
 #   API_PORT           the port haproxy listens on, behind the VIP         (required)
 #   VIP_WAIT_SECONDS   how long to wait for VIP:API_PORT to answer TCP     (default 180)
 #   APT_LOCK_WAIT_SECONDS  how long apt use waits for first boot and apt's locks (default 900)
 #   APT_RETRY_SECONDS  pause between two tries while apt's locks are held   (default 5)
+#   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 skips lib/common.sh's host check
 # Staged files (root-only, 0600, written before this script runs):
 #   /etc/k8s-lab/haproxy.cfg        -> /etc/haproxy/haproxy.cfg
 #   /etc/k8s-lab/keepalived.conf    -> /etc/keepalived/keepalived.conf (0600: VRRP password)

@@ -25,6 +25,7 @@ describe("etcd-snapshot.sh against a real 3-member etcd with TLS", { timeout: 18
     let cluster: EtcdCluster;
     let restored: EtcdCluster | undefined;
     let script = "";
+    let hostnameBin = "";
 
     before(async () => {
         for (const tool of ["etcd", "etcdctl", "openssl", "flock"]) requireTool(tool);
@@ -35,6 +36,12 @@ describe("etcd-snapshot.sh against a real 3-member etcd with TLS", { timeout: 18
             const put = cluster.etcdctl(["put", `/registry/i12/key-${i}`, `value-${i}`]);
             assert.equal(put.status, 0, put.stderr);
         }
+        // The node scripts check they run on their own node (lib/common.sh check_own_node):
+        // a stand-in hostname answers with the member's node name.
+        const bin = path.join(dir, "bin");
+        fs.mkdirSync(bin);
+        fs.writeFileSync(path.join(bin, "hostname"), `#!/bin/sh\necho ${node}\n`, { mode: 0o755 });
+        hostnameBin = bin;
         script = path.join(dir, "etcd-snapshot.sh");
         fs.writeFileSync(script, renderScript("etcd-snapshot.sh"));
     });
@@ -51,7 +58,7 @@ describe("etcd-snapshot.sh against a real 3-member etcd with TLS", { timeout: 18
             encoding: "utf8",
             timeout: 60_000,
             env: {
-                PATH: process.env.PATH ?? "/usr/bin:/bin",
+                PATH: `${hostnameBin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
                 NODE_NAME: node,
                 SNAPSHOT_DIR: snapshotDir,
                 SNAPSHOT_KEEP: "3",

@@ -53,6 +53,8 @@ function installSetup() {
         systemctl: "exit 0",
         "systemd-analyze": "exit 0",
         "mount.nfs": "exit 0",
+        // The node scripts check they run on their own node (lib/common.sh check_own_node).
+        hostname: "echo k8s-control01",
     });
     const run = (env: Record<string, string> = {}) =>
         spawnSync("bash", ["-s"], {
@@ -131,6 +133,7 @@ test("etcd-snapshot.sh copies a verified snapshot to the NFS share under the nod
         etcdutl: `echo '{"hash":1,"revision":42,"totalKey":7,"totalSize":20480}'`,
         mount: "exit 0",
         umount: "exit 0",
+        hostname: "echo k8s-control02.lab.local",
     });
     const result = spawnSync("bash", ["-s"], {
         input: renderScript("etcd-snapshot.sh"),

@@ -27,10 +27,21 @@ function canonical(value: unknown): string {
     );
 }
 
+/** A copy of `inputs` without the ignoreChanges paths ("clone", "disks[0].size", ...). */
+function withoutIgnored(inputs: Record<string, unknown>, ignored: readonly string[]): Record<string, unknown> {
+    const copy = JSON.parse(JSON.stringify(inputs)) as Record<string, unknown>;
+    for (const ignoredPath of ignored) {
+        const steps = ignoredPath.split(/\.|\[(\d+)\]/).filter((step) => step !== undefined && step !== "");
+        let parent: any = copy;
+        for (const step of steps.slice(0, -1)) parent = parent?.[step];
+        if (parent && typeof parent === "object") delete parent[steps[steps.length - 1]];
+    }
+    return copy;
+}
+
 function changedKeys(before: Record<string, unknown>, after: Record<string, unknown>, ignored: readonly string[]): string[] {
-    return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
-        (key) => !ignored.includes(key) && canonical(before[key]) !== canonical(after[key]),
-    );
+    const [olds, news] = [withoutIgnored(before, ignored), withoutIgnored(after, ignored)];
+    return [...new Set([...Object.keys(olds), ...Object.keys(news)])].filter((key) => canonical(olds[key]) !== canonical(news[key]));
 }
 
 /** One resource's change under the rules at the top of this file (before replaceWith). */
@@ -39,7 +50,8 @@ async function classify(before: RecordedResource, after: RecordedResource): Prom
         const result = await clusterIdentityProvider.check!(before.inputs as ClusterIdentityInputs, after.inputs as ClusterIdentityInputs);
         if ((result.failures ?? []).length > 0) return "refused";
     }
-    const changed = changedKeys(before.inputs, after.inputs, before.ignoreChanges);
+    // The engine applies the new program's ignoreChanges (the goal state's options).
+    const changed = changedKeys(before.inputs, after.inputs, after.ignoreChanges);
     if (changed.length === 0) return "same";
     if (before.type === "command:remote:Command") return changed.includes("triggers") ? "replace" : "update";
     if (before.type === "vsphere:index/virtualMachine:VirtualMachine") {
@@ -115,8 +127,11 @@ for (const [row, changes] of refusedRows) {
 // changes clone.* here; ignoreChanges covers clone.templateUuid the same way.
 for (const key of ["vsphereTemplate", "linkedClones"]) {
     test(`change matrix: ${key} applies to new nodes only: no VM is replaced or power-cycled, no step runs again`, async () => {
-        const result = await plan(key === "linkedClones" ? { linkedClones: true } : { vsphereTemplate: "ubuntu-24.04-cloudimg-v2" });
+        // linkedClones refuses diskGb (a linked clone keeps the template's disk), so the row drops it.
+        const result = await plan(key === "linkedClones" ? { linkedClones: true, diskGb: undefined } : { vsphereTemplate: "ubuntu-24.04-cloudimg-v2" });
         assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused"), []);
+        // The existing VMs keep their disks (no shrink to the template's size is asked of vSphere).
+        for (const vm of vms) assert.equal(result.get(vm), "same", vm);
     });
 }
 

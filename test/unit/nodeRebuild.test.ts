@@ -18,7 +18,8 @@ const vmType = "vsphere:index/virtualMachine:VirtualMachine";
 test("every VM ignores clone changes (new template for new nodes only), frees its name before a rebuild and never reboots for extraConfig", () => {
     for (const node of nodes) {
         const vm = recorder.named(`${node}-vm`, vmType);
-        assert.deepEqual(vm.ignoreChanges, ["clone"], node);
+        // A disk's provisioning is fixed at clone time; the size stays managed (diskGb grows it).
+        assert.deepEqual(vm.ignoreChanges, ["clone", "disks[0].thinProvisioned", "disks[0].eagerlyScrub"], node);
         assert.equal(vm.deleteBeforeReplace, true, node);
         assert.equal(vm.inputs.extraConfigRebootRequired, false, node);
     }
