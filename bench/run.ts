@@ -3,17 +3,17 @@
  * dependency graph's parallelism saves. For 3+3, 3+20 and 5+100 nodes (control planes + workers)
  * it runs bench/evaluate.ts several times, each in its own process, takes the median, and reports
  * the time per node (linear growth keeps it flat or falling), plus the planned critical path of
- * `pulumi up` vs the serial sum of its steps. Writes bench/results/bench.json and prints a table.
+ * `pulumi up` vs the serial sum of its steps. Prints a table; first waits (bounded, --wait seconds)
+ * for a quiet machine, and writes bench/results/bench.json only from a quiet run
+ * (bench/machineLoad.ts; a loaded run goes to build/results/bench.json).
  *
- *   npm run bench [-- --runs 3]
+ *   npm run bench [-- --runs 3] [-- --wait 180]
  */
 import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { projectRoot } from "../components/render/manifests";
 import { formatDuration } from "../scripts/plan/timeline";
 import { EvaluationSample } from "./evaluate";
+import { loadRefusal, waitForQuietMachine, writeResults } from "./machineLoad";
 
 /** Lab sizes measured: [control planes, workers]. */
 export const benchSizes: readonly (readonly [number, number])[] = [
@@ -91,15 +91,23 @@ export function renderTable(results: readonly SizeResult[]): string {
     return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-if (require.main === module) {
-    const runsFlag = process.argv.indexOf("--runs");
-    const runs = runsFlag >= 0 ? Number(process.argv[runsFlag + 1]) : 3;
-    if (!Number.isInteger(runs) || runs < 1) {
-        console.error("--runs <n>: a positive whole number");
+/** The value of `--name <n>` as a positive whole number, or the default. */
+function wholeNumberFlag(name: string, fallback: number, minimum: number): number {
+    const at = process.argv.indexOf(`--${name}`);
+    const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+    if (!Number.isInteger(value) || value < minimum) {
+        console.error(`--${name} <n>: a whole number, at least ${minimum}`);
         process.exit(1);
     }
+    return value;
+}
+
+async function main(): Promise<void> {
+    const runs = wholeNumberFlag("runs", 3, 1);
+    const maxWaitSeconds = wholeNumberFlag("wait", 180, 0);
+    const load = await waitForQuietMachine(maxWaitSeconds);
+    if (load.waitedSeconds > 0) console.log(`waited ${load.waitedSeconds} s for a quiet machine`);
     const started = Date.now();
-    const loadBefore = os.loadavg()[0];
     const results = runBench(runs);
     const elapsedSeconds = Math.round((Date.now() - started) / 100) / 10;
     const smallest = results[0];
@@ -112,19 +120,17 @@ if (require.main === module) {
         description:
             "Program evaluation under Pulumi mocks, from requiring index.ts to the last registration settled (the program's modules pre-loaded; SDK submodules loaded lazily and JIT warm-up count, as in pulumi up), median of runs each in its own process; critical path vs serial sum from the plan's duration table.",
         date: new Date().toISOString(),
-        machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: Math.round(loadBefore * 100) / 100 },
+        machine: { node: process.version, ...load },
         runsPerSize: runs,
         elapsedSeconds,
         perNodeGrowth: { fromNodes: smallest.nodes, toNodes: largest.nodes, ratio: growth, limit: linearityLimit },
         linearFit: { fixedMs, perNodeMs },
         sizes: results,
     };
-    const file = path.join(projectRoot, "bench", "results", "bench.json");
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    const written = writeResults("bench.json", `${JSON.stringify(report, null, 2)}\n`, loadRefusal(load));
     console.log(renderTable(results));
     console.log(`\nevaluation ~ ${fixedMs} ms + ${perNodeMs} ms per node (line through ${smallest.nodes} and ${largest.nodes} nodes)`);
-    console.log(`${runs} runs per size in ${elapsedSeconds} s (load average ${report.machine.loadAverageAtStart} on ${report.machine.cpus} cores); written to ${path.relative(process.cwd(), file)}`);
+    console.log(`${runs} runs per size in ${elapsedSeconds} s (load average ${load.loadAverageAtStart} on ${load.cpus} cores at the start); ${written}`);
     if (growth > linearityLimit) {
         console.log(
             `WARNING: evaluation time per node at ${largest.nodes} nodes is ${growth}x that at ${smallest.nodes} nodes (limit ${linearityLimit}x): evaluation grows faster than linearly.`,
@@ -132,4 +138,12 @@ if (require.main === module) {
     } else {
         console.log(`time per node at ${largest.nodes} nodes is ${growth}x that at ${smallest.nodes} nodes: linear growth (limit ${linearityLimit}x)`);
     }
+    if (load.quiet) console.log("README tables: run `npm run docs` to regenerate them from bench/results/");
+}
+
+if (require.main === module) {
+    main().catch((error: Error) => {
+        console.error(`bench failed: ${error.message}`);
+        process.exit(1);
+    });
 }

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringifyYaml } from "../components/render/yaml";
 import { ConfigKey, configKeys, projectName, vsphereProviderKeys } from "../components/configSchema";
+import { renderResultSections } from "./resultTables";
 import { projectRoot } from "../components/render/manifests";
 
 /** The project file, config block included. */
@@ -88,7 +89,9 @@ export function syncConfigDocs(): string[] {
     write("Pulumi.yaml", renderProjectFile());
     const readme = path.join(projectRoot, "README.md");
     if (fs.existsSync(readme)) {
-        write("README.md", replaceMarkedSection(fs.readFileSync(readme, "utf8"), "config-reference", renderConfigReference()));
+        let text = replaceMarkedSection(fs.readFileSync(readme, "utf8"), "config-reference", renderConfigReference());
+        for (const [name, content] of Object.entries(renderResultSections())) text = replaceMarkedSection(text, name, content);
+        write("README.md", text);
     }
     return changed;
 }

@@ -1,5 +1,6 @@
 /**
- * Prints the HA failover test's result lines exactly as specified, from bench/results/ha.json:
+ * Prints the HA failover test's result lines exactly as specified, from the last run's
+ * build/results/ha.json (bench/results/ha.json is the recorded run, written only from a quiet one):
  * `HA <letter> <name> failed=<n> gap_s=<seconds>` per scenario, then `HA summary worst_gap_s=...`.
  * (Inside `node --test` the test's own output is prefixed with "# " by the TAP reporter.)
  */
@@ -21,7 +22,7 @@ export function haSummaryLines(results: HaResults): string[] {
 }
 
 if (require.main === module) {
-    const file = path.join(projectRoot, "bench", "results", "ha.json");
+    const file = path.join(projectRoot, "build", "results", "ha.json");
     const results = JSON.parse(fs.readFileSync(file, "utf8")) as HaResults;
     console.log(haSummaryLines(results).join("\n"));
 }

@@ -24,6 +24,7 @@ export class NetnsLab {
     };
 
     constructor() {
+        NetnsLab.removeOrphans();
         this.prefix = `k8sha${process.pid}`;
         this.switchNamespace = `${this.prefix}-switch`;
         process.once("exit", this.onExit);
@@ -111,6 +112,43 @@ export class NetnsLab {
         this.folders.push(folder);
     }
 
+    /**
+     * Removes what an earlier run left behind when it was killed before destroy() ran (SIGKILL, a
+     * CI timeout): its namespaces (`k8sha<pid>-...` of a pid no longer alive) and the processes in
+     * them (a keepalived still sending adverts, a haproxy holding the port). Runs of a live
+     * process, such as one started beside this one, are left alone.
+     */
+    static removeOrphans(): void {
+        const listing = spawnSync("ip", ["netns", "list"], { encoding: "utf8", timeout: 10_000 }).stdout ?? "";
+        for (const name of listing.split("\n").map((line) => line.split(" ")[0])) {
+            const owner = /^k8sha(\d+)-/.exec(name)?.[1];
+            if (owner === undefined || NetnsLab.alive(Number(owner))) continue;
+            NetnsLab.deleteNamespace(name);
+        }
+    }
+
+    private static alive(pid: number): boolean {
+        try {
+            process.kill(pid, 0);
+            return true;
+        } catch (error) {
+            return (error as NodeJS.ErrnoException).code === "EPERM";
+        }
+    }
+
+    /** Kills every process inside `namespace` (a keepalived child, a check script), then deletes it. */
+    private static deleteNamespace(namespace: string): void {
+        const pids = spawnSync("ip", ["netns", "pids", namespace], { encoding: "utf8", timeout: 10_000 }).stdout ?? "";
+        for (const pid of pids.split("\n").map(Number).filter((pid) => pid > 1)) {
+            try {
+                process.kill(pid, "SIGKILL");
+            } catch {
+                // already gone
+            }
+        }
+        spawnSync("ip", ["netns", "del", namespace], { timeout: 10_000 });
+    }
+
     /** Kills every process it started, deletes every namespace and folder. Idempotent, synchronous. */
     destroy(): void {
         if (this.destroyed) return;
@@ -126,18 +164,8 @@ export class NetnsLab {
         }
         this.processes.clear();
         // Deleting a namespace removes its interfaces (and the veth peers in the switch). Any process
-        // still inside one (a keepalived child, a check script) is ours too: kill it first.
-        for (const namespace of [...this.namespaces].reverse()) {
-            const pids = spawnSync("ip", ["netns", "pids", namespace], { encoding: "utf8", timeout: 10_000 }).stdout ?? "";
-            for (const pid of pids.split("\n").map(Number).filter((pid) => pid > 1)) {
-                try {
-                    process.kill(pid, "SIGKILL");
-                } catch {
-                    // already gone
-                }
-            }
-            spawnSync("ip", ["netns", "del", namespace], { timeout: 10_000 });
-        }
+        // still inside one (a keepalived child, a check script) is ours too: it is killed first.
+        for (const namespace of [...this.namespaces].reverse()) NetnsLab.deleteNamespace(namespace);
         for (const folder of this.folders) {
             fs.rmSync(folder, { recursive: true, force: true });
         }

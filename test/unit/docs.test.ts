@@ -6,6 +6,7 @@ import * as YAML from "yaml";
 import { configKeys } from "../../components/configSchema";
 import { projectRoot } from "../../components/render/manifests";
 import { renderConfigReference, renderProjectFile, replaceMarkedSection } from "../../scripts/configDocs";
+import { renderResultSections } from "../../scripts/resultTables";
 
 const read = (file: string) => fs.readFileSync(path.join(projectRoot, file), "utf8");
 
@@ -30,5 +31,13 @@ test("the README's config reference is current (npm run docs)", () => {
     assert.equal(readme, replaceMarkedSection(readme, "config-reference", renderConfigReference()));
     for (const key of Object.keys(configKeys)) {
         assert.ok(readme.includes(`| \`${key}\` |`), `README lacks ${key}`);
+    }
+});
+
+test("the README's benchmark and HA tables are generated from bench/results (npm run docs)", () => {
+    const readme = read("README.md");
+    for (const [name, content] of Object.entries(renderResultSections())) {
+        assert.equal(readme, replaceMarkedSection(readme, name, content), `README section ${name} is stale`);
+        assert.match(content, /^Recorded run: \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC, /, name);
     }
 });
