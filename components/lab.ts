@@ -135,6 +135,8 @@ export class KubernetesLab extends pulumi.ComponentResource {
                     certificateKey: secrets.certificateKey,
                     // The identity guard too: init (and so every join) runs only once it passed.
                     haEndpointReady: [...haEndpoint.installed, identity],
+                    // Issue 13: what metrics-server and monitoring need from the kubeadm config.
+                    addonSettings: { kubeletServingCertificates: cfg.addons.metricsServer, metricsEndpoints: cfg.addons.monitoring.enabled },
                 },
             },
             { parent: this },
@@ -188,6 +190,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
             kubeconfig: this.kubeconfig,
             ingressAddress: this.addons.ingressAddress,
             storageClass: this.addons.storageClass,
+            grafanaAdminPassword: this.addons.grafanaAdminPassword,
         });
     }
 }
