@@ -180,6 +180,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 addonNamespaces.monitoring,
                 kubePrometheusStackValues(cfg),
                 inCluster([...ingressGate, ...ingressReleases, ...storageReady, ns, adminSecret]),
+                // Eight images and three volumes on a lab's uplink: more than Helm's 5 minutes.
+                monitoringTimeoutSeconds,
             );
         }
 
@@ -218,6 +220,9 @@ export class ClusterAddons extends pulumi.ComponentResource {
     }
 }
 
+/** How long Helm waits for kube-prometheus-stack's objects to be ready. */
+const monitoringTimeoutSeconds = 900;
+
 /** Each ingress controller: its Helm release name, chart, namespace and values per instance. */
 const ingressControllers: Record<
     "ingress-nginx" | "traefik",
@@ -250,6 +255,7 @@ function release(
     namespace: string,
     values: HelmValues,
     opts: pulumi.CustomResourceOptions,
+    timeoutSeconds?: number,
 ): k8s.helm.v3.Release {
     return new k8s.helm.v3.Release(
         resourceName,
@@ -264,6 +270,8 @@ function release(
             // A failed install or upgrade is rolled back (install: purged), leaving nothing
             // half-made for the next `pulumi up` (issue 11: atomic rather than cleanupOnFail).
             atomic: true,
+            // Helm's own default (300 s) unless a chart needs longer.
+            timeout: timeoutSeconds,
         },
         opts,
     );

@@ -45,11 +45,11 @@ function assertMergedValuesMatchSchema(values: unknown, valuesFile: string, sche
     assert.deepEqual(problems, [], `${schemaFile}:\n${problems.join("\n")}`);
 }
 
-/** The v1beta1 openAPIV3Schema of a MetalLB CRD fixture. */
-function crdSchema(file: string): Record<string, any> {
+/** The openAPIV3Schema of a CRD fixture at a served version (MetalLB's v1beta1 unless named). */
+function crdSchema(file: string, versionName = "v1beta1"): Record<string, any> {
     const crd = YAML.parse(fixture(file));
-    const version = crd.spec.versions.find((v: any) => v.name === "v1beta1" && v.served);
-    assert.ok(version, `${file} serves v1beta1`);
+    const version = crd.spec.versions.find((v: any) => v.name === versionName && v.served);
+    assert.ok(version, `${file} serves ${versionName}`);
     return version.schema.openAPIV3Schema;
 }
 
@@ -300,4 +300,26 @@ test("flux2 values set only keys of its chart; the GitRepository and Kustomizati
     assert.equal(kustomization.spec.path, "./clusters/lab");
     const privateRepo = fluxGitRepository(addonsWith({ flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git", fluxGitUsername: "flux" }));
     assert.deepEqual(privateRepo.spec.secretRef, { name: "lab-git-credentials" });
+});
+
+test("Flux's GitRepository and Kustomization validate against their v1 CRD schemas (public and private repository)", () => {
+    const gitRepositories = crdSchema("flux-crd-gitrepositories.yaml", "v1");
+    const kustomizations = crdSchema("flux-crd-kustomizations.yaml", "v1");
+    for (const changes of [{}, { fluxGitUsername: "flux" }, { fluxGitPath: "./", fluxGitBranch: "release/1.x" }]) {
+        const cfg = addonsWith({ flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git", ...changes });
+        for (const [object, schema] of [
+            [fluxGitRepository(cfg), gitRepositories],
+            [fluxKustomization(cfg), kustomizations],
+        ] as const) {
+            assert.equal(object.apiVersion.split("/")[1], "v1");
+            assert.deepEqual(validateSchema(object, schema, { rejectUnknownProperties: true }), [], `${object.kind}`);
+        }
+    }
+    // The check bites: a duration in the wrong form, a misspelt field, a missing sourceRef.
+    const source = fluxGitRepository(addonsWith({ flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" }));
+    assert.notDeepEqual(validateSchema({ ...source, spec: { ...source.spec, interval: "1 minute" } }, gitRepositories, { rejectUnknownProperties: true }), []);
+    assert.notDeepEqual(validateSchema({ ...source, spec: { ...source.spec, branch: "main" } }, gitRepositories, { rejectUnknownProperties: true }), []);
+    const kustomization = fluxKustomization(addonsWith({ flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" }));
+    const { sourceRef: _dropped, ...withoutSource } = kustomization.spec;
+    assert.notDeepEqual(validateSchema({ ...kustomization, spec: withoutSource }, kustomizations, { rejectUnknownProperties: true }), []);
 });

@@ -359,6 +359,8 @@ test("issue 13: monitoring waits for NFS and the ingress; Grafana's password is 
     const release = e.named("addons-monitoring");
     assert.equal(release.type, releaseType);
     assert.equal(release.inputs.namespace, "monitoring");
+    assert.equal(release.inputs.timeout, 900, "longer than Helm's 300 s default");
+    assert.equal(release.inputs.atomic, true);
     for (const dependency of ["addons-nfs", "addons-ingress-nginx", "addons-ingress-nginx-internal", "addons-grafana-admin"]) {
         assert.ok(waitsFor(e, release, e.named(dependency)), `monitoring does not wait for ${dependency}`);
     }
