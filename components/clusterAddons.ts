@@ -43,6 +43,8 @@ export interface ClusterAddonsArgs {
     readonly nodesJoined: readonly pulumi.Resource[];
     /** Node 0's init (issue 11): in-cluster objects are deletedWith it, so `pulumi destroy` skips them. */
     readonly cluster?: pulumi.Resource;
+    /** Issue 13: each node's step turning on CA-signed kubelet serving certificates; metrics-server waits for them. */
+    readonly kubeletServing?: readonly pulumi.Resource[];
 }
 
 /**
@@ -153,7 +155,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 kubeletCsrApproverValues(cfg),
                 inCluster(addonGate),
             );
-            chart(`${name}-metrics-server`, addonCharts.metricsServer, addonNamespaces.metricsServer, metricsServerValues(), inCluster([...addonGate, approver]));
+            chart(`${name}-metrics-server`, addonCharts.metricsServer, addonNamespaces.metricsServer, metricsServerValues(), inCluster([...addonGate, approver, ...(args.kubeletServing ?? [])]));
         }
 
         // --- Issue 13 item 4: monitoring. Grafana's admin password is generated and reaches the
