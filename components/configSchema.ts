@@ -143,7 +143,7 @@ export const configKeys = {
         type: "boolean",
         default: true,
         description:
-            "kubectl top: metrics-server, verifying each kubelet's serving certificate against the cluster CA (kubelets get CA-signed serving certificates, serverTLSBootstrap, approved by kubelet-csr-approver for the nodes' own names and addresses; set at kubeadm init and, on nodes that lack it, after their join). Turning it off later: see README 'Metrics, monitoring and GitOps'.",
+            "kubectl top: metrics-server, verifying each kubelet's serving certificate against the cluster CA (kubelets get CA-signed serving certificates, serverTLSBootstrap, approved by kubelet-csr-approver for the lab's node names and addresses only; set at kubeadm init and, on nodes that lack it, after their join). Turning it off later: see README 'Metrics, monitoring and GitOps'.",
     },
     monitoring: {
         type: "boolean",

@@ -167,7 +167,9 @@ export const traefikIdentity = {
 /**
  * Traefik: its IngressClass and a LoadBalancer Service (a fixed address when configured). The
  * external instance's class is the cluster default. Both instances share Traefik's controller
- * value, so each one watches only its own class by name (providers.kubernetesIngress.ingressClass)
+ * value, so each one watches only its own class by name (providers.kubernetesIngress.ingressClass:
+ * Traefik v3 filters the IngressClasses by that name, traefik/traefik
+ * pkg/provider/kubernetes/ingress/kubernetes.go, loadConfigurationFromIngresses)
  * and, for IngressRoutes, the internal one only those annotated with its class (kubernetesCRD:
  * "only resources containing an annotation with the same value are processed", the chart's values.yaml).
  */
@@ -225,10 +227,12 @@ function exactNamesPattern(names: readonly string[]): string {
 }
 
 /**
- * kubelet-csr-approver: approves a kubelet-serving CSR only from one of the lab's nodes, naming
- * that node (providerRegex = the node names, exactly) with only that node's address
- * (providerIpPrefixes, one /32 each). Node names need not be in DNS in a lab, so the DNS check is
- * bypassed; the name and address lists are what restrict it (the chart's README, "Helm Install").
+ * kubelet-csr-approver: approves a kubelet-serving CSR only from a node (user system:node:<name>)
+ * whose name is one of the lab's (providerRegex = the node names, exactly; the certificate's DNS
+ * name must be that node's), with IP addresses only among the lab's node addresses
+ * (providerIpPrefixes, one /32 each: the approver checks each address against the list, not
+ * against the node). Node names need not be in DNS in a lab, so the DNS check is bypassed; the
+ * name and address lists are what restrict it (the chart's README, "Helm Install").
  */
 export function kubeletCsrApproverValues(cfg: AddonsConfig): HelmValues {
     return {
