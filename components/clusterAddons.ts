@@ -144,8 +144,10 @@ export class ClusterAddons extends pulumi.ComponentResource {
         }
 
         // --- Issue 13 item 3: kubectl top. The kubelets' serving certificates wait for approval
-        // (serverTLSBootstrap; until then kubectl logs/exec to a node fail, and nothing in the
-        // graph uses them before this point): the approver goes in with the first add-ons, and
+        // (serverTLSBootstrap; until then kubectl logs/exec to a node fail). Nothing before this
+        // point uses the kubelet's API: ApiServerReady asks the apiserver's /readyz, Helm and the
+        // provider's awaits read object status, and node-remove.sh's `kubectl exec` into node 0's
+        // etcd runs only on a later scale-in. The approver goes in with the first add-ons, and
         // metrics-server only after it, since its readiness needs a verified scrape of a kubelet.
         if (cfg.metricsServer) {
             const approver = chart(
