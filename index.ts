@@ -14,3 +14,5 @@ export const kubeconfig = lab.kubeconfig;
 export const ingressAddress = lab.addons.ingressAddress;
 /** The default StorageClass (NFS), when nfs is on. */
 export const storageClass = lab.addons.storageClass;
+/** Grafana's generated admin password (secret), when monitoring is on: pulumi stack output grafanaAdminPassword --show-secrets */
+export const grafanaAdminPassword = lab.addons.grafanaAdminPassword;

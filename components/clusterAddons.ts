@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as YAML from "yaml";
 import { AddonsConfig } from "./config";
 import {
@@ -9,12 +10,21 @@ import {
     calicoValues,
     ChartSource,
     flannelValues,
+    flux2Values,
+    fluxGitRepository,
+    fluxKustomization,
+    fluxObjectNames,
+    grafanaAdminSecret,
     HelmValues,
+    IngressRole,
     ingressNginxValues,
+    kubeletCsrApproverValues,
+    kubePrometheusStackValues,
     KubernetesObject,
     metallbAddressPool,
     metallbL2Advertisement,
     metallbValues,
+    metricsServerValues,
     nfsProvisionerValues,
     nfsStorageClassName,
     privilegedPodSecurityLabels,
@@ -33,6 +43,8 @@ export interface ClusterAddonsArgs {
     readonly nodesJoined: readonly pulumi.Resource[];
     /** Node 0's init (issue 11): in-cluster objects are deletedWith it, so `pulumi destroy` skips them. */
     readonly cluster?: pulumi.Resource;
+    /** Issue 13: each node's step turning on CA-signed kubelet serving certificates; metrics-server waits for them. */
+    readonly kubeletServing?: readonly pulumi.Resource[];
 }
 
 /**
@@ -48,6 +60,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
     public readonly ingressAddress: pulumi.Output<string | undefined>;
     /** Name of the default StorageClass, when NFS storage is on. */
     public readonly storageClass: pulumi.Output<string | undefined>;
+    /** Grafana's generated admin password (secret), when monitoring is on. */
+    public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:ClusterAddons", name, {}, opts);
@@ -106,44 +120,121 @@ export class ClusterAddons extends pulumi.ComponentResource {
         }
 
         // --- Ingress: its LoadBalancer Service gets an address only once the pool is announced.
+        // One Release per instance (the chart makes ingress-nginx's admission webhook certificate
+        // with Helm hooks): the external one, and with internalIngress a second one (issue 13).
         const ingressGate = [...addonGate, ...loadBalancerReady];
-        if (cfg.ingress.controller === "ingress-nginx") {
-            const ns = namespace("ingress-nginx", addonNamespaces.ingressNginx, addonGate);
-            // A Release: the chart creates its admission webhook certificate with Helm hooks.
-            release(
-                `${name}-ingress-nginx`,
-                "ingress-nginx",
-                addonCharts.ingressNginx,
-                addonNamespaces.ingressNginx,
-                ingressNginxValues(cfg, { internal: false }),
-                inCluster([...ingressGate, ns]),
-            );
-            if (cfg.ingress.internal.enabled) {
-                release(
-                    `${name}-ingress-nginx-internal`,
-                    "ingress-nginx-internal",
-                    addonCharts.ingressNginx,
-                    addonNamespaces.ingressNginx,
-                    ingressNginxValues(cfg, { internal: true }),
-                    inCluster([...ingressGate, ns]),
+        const ingressReleases: pulumi.Resource[] = [];
+        const ingress = cfg.ingress.controller === "none" ? undefined : ingressControllers[cfg.ingress.controller];
+        if (ingress) {
+            const ns = namespace(ingress.release, ingress.namespace, addonGate);
+            const roles: IngressRole[] = [{ internal: false }, ...(cfg.ingress.internal.enabled ? [{ internal: true }] : [])];
+            for (const role of roles) {
+                const releaseName = role.internal ? `${ingress.release}-internal` : ingress.release;
+                ingressReleases.push(
+                    release(`${name}-${releaseName}`, releaseName, ingress.chart, ingress.namespace, ingress.values(cfg, role), inCluster([...ingressGate, ns])),
                 );
             }
-        } else if (cfg.ingress.controller === "traefik") {
-            const ns = namespace("traefik", addonNamespaces.traefik, addonGate);
-            release(`${name}-traefik`, "traefik", addonCharts.traefik, addonNamespaces.traefik, traefikValues(cfg), inCluster([...ingressGate, ns]));
         }
 
         // --- NFS storage
+        const storageReady: pulumi.Resource[] = [];
         if (cfg.nfs.enabled) {
             const ns = namespace("nfs", addonNamespaces.nfsProvisioner, addonGate);
-            chart(`${name}-nfs`, addonCharts.nfsProvisioner, addonNamespaces.nfsProvisioner, nfsProvisionerValues(cfg), inCluster([...addonGate, ns]));
+            storageReady.push(chart(`${name}-nfs`, addonCharts.nfsProvisioner, addonNamespaces.nfsProvisioner, nfsProvisionerValues(cfg), inCluster([...addonGate, ns])));
         }
 
+        // --- Issue 13 item 3: kubectl top. The kubelets' serving certificates wait for approval
+        // (serverTLSBootstrap; until then kubectl logs/exec to a node fail). Nothing before this
+        // point uses the kubelet's API: ApiServerReady asks the apiserver's /readyz, Helm and the
+        // provider's awaits read object status, and node-remove.sh's `kubectl exec` into node 0's
+        // etcd runs only on a later scale-in. The approver goes in with the first add-ons, and
+        // metrics-server only after it, since its readiness needs a verified scrape of a kubelet.
+        if (cfg.metricsServer) {
+            const approver = chart(
+                `${name}-kubelet-csr-approver`,
+                addonCharts.kubeletCsrApprover,
+                addonNamespaces.kubeletCsrApprover,
+                kubeletCsrApproverValues(cfg),
+                inCluster(addonGate),
+            );
+            chart(`${name}-metrics-server`, addonCharts.metricsServer, addonNamespaces.metricsServer, metricsServerValues(), inCluster([...addonGate, approver, ...(args.kubeletServing ?? [])]));
+        }
+
+        // --- Issue 13 item 4: monitoring. Grafana's admin password is generated and reaches the
+        // cluster only as a Secret the chart reads (never as a Helm value).
+        let grafanaAdminPassword: pulumi.Output<string> | undefined;
+        if (cfg.monitoring.enabled) {
+            const password = new random.RandomPassword(`${name}-grafana-admin-password`, { length: 24, special: false }, { parent: this });
+            grafanaAdminPassword = password.result;
+            const ns = namespace("monitoring", addonNamespaces.monitoring, addonGate, { ...privilegedPodSecurityLabels });
+            const adminSecret = new k8s.core.v1.Secret(
+                `${name}-grafana-admin`,
+                {
+                    metadata: { name: grafanaAdminSecret.name, namespace: addonNamespaces.monitoring },
+                    stringData: { [grafanaAdminSecret.userKey]: grafanaAdminSecret.user, [grafanaAdminSecret.passwordKey]: password.result },
+                },
+                { ...inCluster([...addonGate, ns]), additionalSecretOutputs: ["stringData", "data"] },
+            );
+            // A Release: the operator's admission webhook certificate is made by Helm hooks. Its
+            // PVCs need the NFS StorageClass and its Ingress a controller, so it waits for both.
+            release(
+                `${name}-monitoring`,
+                "kube-prometheus-stack",
+                addonCharts.kubePrometheusStack,
+                addonNamespaces.monitoring,
+                kubePrometheusStackValues(cfg),
+                inCluster([...ingressGate, ...ingressReleases, ...storageReady, ns, adminSecret]),
+                // Eight images and three volumes on a lab's uplink: more than Helm's 5 minutes.
+                monitoringTimeoutSeconds,
+            );
+        }
+
+        // --- Issue 13 item 5: GitOps. Flux's CRDs come with its Release; the source and the
+        // Kustomization are sent once it is ready. A private repository's credentials are a Secret.
+        if (cfg.flux.enabled) {
+            const ns = namespace("flux", addonNamespaces.flux, addonGate);
+            const flux = release(`${name}-flux`, "flux2", addonCharts.flux2, addonNamespaces.flux, flux2Values(), inCluster([...addonGate, ns]));
+            const sourceGate: pulumi.Resource[] = [...addonGate, flux];
+            const credentials = cfg.flux.credentials;
+            if (credentials) {
+                sourceGate.push(
+                    new k8s.core.v1.Secret(
+                        `${name}-flux-git-credentials`,
+                        {
+                            metadata: { name: fluxObjectNames.credentials, namespace: addonNamespaces.flux },
+                            stringData: { username: credentials.username, password: credentials.password },
+                        },
+                        { ...inCluster([...addonGate, ns]), additionalSecretOutputs: ["stringData", "data"] },
+                    ),
+                );
+            }
+            const source = customResource(`${name}-flux-source`, fluxGitRepository(cfg), inCluster(sourceGate));
+            customResource(`${name}-flux-kustomization`, fluxKustomization(cfg), inCluster([...sourceGate, source]));
+        }
+
+        this.grafanaAdminPassword = grafanaAdminPassword ? pulumi.secret(grafanaAdminPassword) : pulumi.output(undefined);
         this.ingressAddress = pulumi.output(cfg.ingress.controller === "none" ? undefined : cfg.ingress.address);
         this.storageClass = pulumi.output(cfg.nfs.enabled ? nfsStorageClassName : undefined);
-        this.registerOutputs({ provider: this.provider, ingressAddress: this.ingressAddress, storageClass: this.storageClass });
+        this.registerOutputs({
+            provider: this.provider,
+            ingressAddress: this.ingressAddress,
+            storageClass: this.storageClass,
+            grafanaAdminPassword: this.grafanaAdminPassword,
+        });
     }
 }
+
+/** How long Helm waits for kube-prometheus-stack's objects to be ready. */
+const monitoringTimeoutSeconds = 900;
+
+/** Each ingress controller: its Helm release name, chart, namespace and values per instance. */
+const ingressControllers: Record<
+    "ingress-nginx" | "traefik",
+    { release: string; chart: ChartSource; namespace: string; values: (cfg: AddonsConfig, role: IngressRole) => HelmValues }
+> = {
+    "ingress-nginx": { release: "ingress-nginx", chart: addonCharts.ingressNginx, namespace: addonNamespaces.ingressNginx, values: ingressNginxValues },
+    traefik: { release: "traefik", chart: addonCharts.traefik, namespace: addonNamespaces.traefik, values: traefikValues },
+};
 
 /** A chart applied object by object (helm template + Pulumi's await on each object). */
 function chart(resourceName: string, source: ChartSource, namespace: string, values: HelmValues, opts: pulumi.ComponentResourceOptions): k8s.helm.v4.Chart {
@@ -168,6 +259,7 @@ function release(
     namespace: string,
     values: HelmValues,
     opts: pulumi.CustomResourceOptions,
+    timeoutSeconds?: number,
 ): k8s.helm.v3.Release {
     return new k8s.helm.v3.Release(
         resourceName,
@@ -182,6 +274,8 @@ function release(
             // A failed install or upgrade is rolled back (install: purged), leaving nothing
             // half-made for the next `pulumi up` (issue 11: atomic rather than cleanupOnFail).
             atomic: true,
+            // Helm's own default (300 s) unless a chart needs longer.
+            timeout: timeoutSeconds,
         },
         opts,
     );

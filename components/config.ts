@@ -106,6 +106,32 @@ export interface AddonsConfig {
         readonly mountOptions: readonly string[];
     };
     readonly controlPlaneSchedulable: boolean;
+    /** Issue 13: every node's name and address (kubelet-csr-approver approves only these). */
+    readonly nodes: readonly { readonly name: string; readonly address: string }[];
+    /** Issue 13 item 3: metrics-server with CA-signed kubelet serving certificates. */
+    readonly metricsServer: boolean;
+    /** Issue 13 item 4: kube-prometheus-stack. */
+    readonly monitoring: MonitoringConfig;
+    /** Issue 13 item 5: Flux syncing from Git. */
+    readonly flux: FluxConfig;
+}
+
+/** kube-prometheus-stack settings (issue 13 item 4). */
+export interface MonitoringConfig {
+    readonly enabled: boolean;
+    /** Grafana's host name on the ingress; undefined = no Ingress. */
+    readonly grafanaHost?: string;
+    readonly prometheusStorageGb: number;
+}
+
+/** Flux settings (issue 13 item 5). */
+export interface FluxConfig {
+    readonly enabled: boolean;
+    readonly url: string;
+    readonly branch: string;
+    readonly path: string;
+    /** HTTPS basic-auth credentials of a private repository (the password a Pulumi secret). */
+    readonly credentials?: { readonly username: string; readonly password: pulumi.Output<string> };
 }
 
 /** Where config values come from: Pulumi's config in a program, a plain map in tests and the plan. */
@@ -412,8 +438,8 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     const ingressAddress = fixedAddress("ingressAddress");
     const internalIngress = bool("internalIngress");
     const internalIngressAddress = fixedAddress("internalIngressAddress");
-    if (internalIngress && ingressController !== "ingress-nginx") {
-        problems.push(`${fullKey("internalIngress")} needs ${fullKey("ingressController")} ingress-nginx (the internal controller is a second ingress-nginx).`);
+    if (internalIngress && ingressController === "none") {
+        problems.push(`${fullKey("internalIngress")} needs an ${fullKey("ingressController")} (ingress-nginx or traefik): the internal controller is a second instance of it.`);
     }
     if (ingressAddress && internalIngressAddress && ingressAddress === internalIngressAddress) {
         problems.push(`${fullKey("internalIngressAddress")} equals ingressAddress ${ingressAddress}: give each controller its own address.`);
@@ -430,6 +456,9 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     if (nfsEnabled && !nfsPath.startsWith("/")) {
         problems.push(`${fullKey("nfsPath")} '${nfsPath}' is not an absolute export path while ${fullKey("nfs")} is on: set it like /srv/nfs/k8s.`);
     }
+
+    // --- issue 13 (items 3-5): metrics-server, monitoring, Flux
+    const issue13 = readIssue13Addons(reader, source, problems, ingressController);
 
     // --- day 2 (issue 12): etcd snapshots
     const snapshotSchedule = str("etcdSnapshotSchedule");
@@ -505,6 +534,8 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
                 mountOptions: reader.stringList("nfsMountOptions"),
             },
             controlPlaneSchedulable,
+            nodes: [...controlPlanes, ...workers].map((node) => ({ name: node.name, address: node.address })),
+            ...issue13,
         },
         etcdSnapshots: {
             schedule: snapshotSchedule,
@@ -512,6 +543,68 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
             nfs: nfsEnabled ? { server: nfsServer, path: nfsPath, mountOptions: reader.stringList("nfsMountOptions") } : undefined,
         },
     });
+}
+
+/** A DNS name: lower-case RFC 1123 labels separated by dots. */
+const dnsNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+/** Issue 13 items 3-5: the keys of metrics-server, monitoring and Flux, checked together. */
+function readIssue13Addons(
+    reader: KeyReader,
+    source: ConfigSource,
+    problems: string[],
+    ingressController: IngressController,
+): Pick<AddonsConfig, "metricsServer" | "monitoring" | "flux"> {
+    const monitoringEnabled = reader.boolean("monitoring");
+    const grafanaHost = reader.string("grafanaHost");
+    if (grafanaHost !== "") {
+        if (!dnsNamePattern.test(grafanaHost)) {
+            problems.push(`${fullKey("grafanaHost")} '${grafanaHost}' is not a DNS name: use lower-case labels separated by dots, or leave it empty.`);
+        }
+        if (!monitoringEnabled) {
+            problems.push(`${fullKey("grafanaHost")} is set while ${fullKey("monitoring")} is off: turn monitoring on or clear grafanaHost.`);
+        }
+        if (ingressController === "none") {
+            problems.push(`${fullKey("grafanaHost")} needs an ingress controller: set ${fullKey("ingressController")} to ingress-nginx or traefik, or clear grafanaHost.`);
+        }
+    }
+    const prometheusStorageGb = reader.integer("prometheusStorageGb");
+    if (prometheusStorageGb < 1 || prometheusStorageGb > 10000) {
+        problems.push(`${fullKey("prometheusStorageGb")} ${prometheusStorageGb} is outside 1-10000: give Prometheus's volume a size in GB.`);
+    }
+
+    const fluxEnabled = reader.boolean("flux");
+    const url = reader.string("fluxGitUrl");
+    const branch = reader.string("fluxGitBranch");
+    const path = reader.string("fluxGitPath");
+    const username = reader.string("fluxGitUsername");
+    let credentials: FluxConfig["credentials"];
+    if (fluxEnabled) {
+        if (!/^(https?|ssh):\/\/[^\s]+$/.test(url)) {
+            problems.push(`${fullKey("fluxGitUrl")} '${url}' is not a Git URL while ${fullKey("flux")} is on: set it like https://github.com/you/lab-gitops.git.`);
+        }
+        if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.includes("..")) {
+            problems.push(`${fullKey("fluxGitBranch")} '${branch}' is not a branch name: write it like main.`);
+        }
+        if (!/^(\.\/)?[A-Za-z0-9._/-]*$/.test(path) || path.split("/").includes("..")) {
+            problems.push(`${fullKey("fluxGitPath")} '${path}' is not a path inside the repository: write it like ./clusters/lab (no '..').`);
+        }
+        if (username !== "") {
+            const password = source.secret(fullKey("fluxGitPassword"));
+            if (password === undefined) {
+                problems.push(`${fullKey("fluxGitPassword")} is not set while ${fullKey("fluxGitUsername")} is: pulumi config set --secret fluxGitPassword <token>.`);
+            }
+            if (!/^https?:\/\//.test(url)) {
+                problems.push(`${fullKey("fluxGitUsername")} is set but ${fullKey("fluxGitUrl")} is not https://: user/password credentials work over HTTPS only.`);
+            }
+            credentials = password === undefined ? undefined : { username, password: pulumi.secret(password) };
+        }
+    }
+    return {
+        metricsServer: reader.boolean("metricsServer"),
+        monitoring: { enabled: monitoringEnabled, grafanaHost: grafanaHost || undefined, prometheusStorageGb },
+        flux: { enabled: fluxEnabled, url, branch, path, credentials },
+    };
 }
 
 /** Reads typed values of project keys, applying defaults; type errors go to the shared problem list. */

@@ -16,6 +16,8 @@ export interface ConfigKey {
     readonly default?: string | number | boolean | readonly string[];
     /** Read with requireSecret and kept a Pulumi secret end to end. */
     readonly secret?: boolean;
+    /** A secret the program reads only when another key asks for it (issue 13: fluxGitPassword). */
+    readonly optional?: boolean;
 }
 
 export const configKeys = {
@@ -118,7 +120,12 @@ export const configKeys = {
         description: "Ingress controller: ingress-nginx (retired upstream in March 2026), traefik, or none.",
     },
     ingressAddress: { type: "string", default: "", description: "Fixed LoadBalancer address for the ingress controller, from loadBalancerPool. Empty = any." },
-    internalIngress: { type: "boolean", default: false, description: "A second, internal ingress-nginx controller with its own class (seed 001)." },
+    internalIngress: {
+        type: "boolean",
+        default: false,
+        description:
+            "A second, internal instance of ingressController (ingress-nginx or traefik) with its own IngressClass, LoadBalancer address and (ingress-nginx) electionID and controllerValue (seed 001).",
+    },
     internalIngressAddress: { type: "string", default: "", description: "Fixed LoadBalancer address of the internal controller. Empty = any." },
     nfs: { type: "boolean", default: true, description: "Install the NFS subdir provisioner as the default StorageClass." },
     nfsServer: { type: "string", default: "", description: "NFS server address or name (required when nfs is on)." },
@@ -129,6 +136,45 @@ export const configKeys = {
         type: "string[]",
         default: ["nfsvers=4.1"],
         description: "NFS mount options; add 'soft' and 'timeo=...' so a dead server does not hang nodes (seed 001).",
+    },
+
+    // --- issue 13 (items 2-5): metrics, monitoring, GitOps
+    metricsServer: {
+        type: "boolean",
+        default: true,
+        description:
+            "kubectl top: metrics-server, verifying each kubelet's serving certificate against the cluster CA (kubelets get CA-signed serving certificates, serverTLSBootstrap, approved by kubelet-csr-approver for the lab's node names and addresses only; set at kubeadm init and, on nodes that lack it, after their join). Turning it off later: see README 'Metrics, monitoring and GitOps'.",
+    },
+    monitoring: {
+        type: "boolean",
+        default: false,
+        description:
+            "kube-prometheus-stack: Prometheus, Alertmanager and Grafana (volumes on the NFS StorageClass when nfs is on), with the kubeadm components' metrics endpoints opened in the kubeadm config at init. Grafana's admin password is generated: pulumi stack output grafanaAdminPassword --show-secrets.",
+    },
+    grafanaHost: {
+        type: "string",
+        default: "",
+        description: "Host name Grafana is served under through the ingress (the internal controller when internalIngress is on). Empty = no Ingress (kubectl port-forward).",
+    },
+    prometheusStorageGb: { type: "integer", default: 20, description: "Size of Prometheus's volume in GB (when monitoring and nfs are on)." },
+    flux: {
+        type: "boolean",
+        default: false,
+        description: "Install Flux (fluxcd-community flux2 chart) and sync the cluster from fluxGitUrl (a GitRepository and a Kustomization in flux-system).",
+    },
+    fluxGitUrl: { type: "string", default: "", description: "Git repository Flux syncs from: https://... (or ssh:// for a public mirror). Required when flux is on." },
+    fluxGitBranch: { type: "string", default: "main", description: "Branch of fluxGitUrl Flux follows." },
+    fluxGitPath: { type: "string", default: "./", description: "Path inside the repository whose manifests/kustomization Flux applies." },
+    fluxGitUsername: {
+        type: "string",
+        default: "",
+        description: "User name for a private HTTPS repository (with fluxGitPassword). Empty = a public repository.",
+    },
+    fluxGitPassword: {
+        type: "string",
+        secret: true,
+        optional: true,
+        description: "Password or access token for fluxGitUsername (pulumi config set --secret fluxGitPassword). Read only when fluxGitUsername is set.",
     },
 
     // --- day 2: etcd snapshots

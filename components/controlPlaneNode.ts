@@ -4,7 +4,7 @@ import { EtcdSnapshotConfig, NodeSpec } from "./config";
 import { installEtcdSnapshots } from "./etcdSnapshots";
 import { JoinCredentials, joinCluster, prepareNode } from "./nodeSteps";
 import { renderScript } from "./render/manifests";
-import { renderKubeadmInitConfig } from "./render/kubeadm";
+import { KubeadmAddonSettings, renderKubeadmInitConfig } from "./render/kubeadm";
 import { NodeConnection, runScript, stageFile } from "./remoteScript";
 
 /** What the first control plane needs to create the cluster. */
@@ -20,6 +20,8 @@ export interface ClusterInitArgs {
     readonly certificateKey: pulumi.Output<string>;
     /** The HA endpoint's installs: kubeadm init reaches the API through the VIP. */
     readonly haEndpointReady: readonly pulumi.Resource[];
+    /** Issue 13: kubelet serving certificates and metrics endpoints for the add-ons. */
+    readonly addonSettings?: KubeadmAddonSettings;
 }
 
 /** Arguments of a control-plane node: node 0 initialises the cluster, the others join it. */
@@ -88,6 +90,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
                 certificateKey,
                 clusterName: init.clusterName,
                 controlPlaneTaint: args.taint,
+                addonSettings: init.addonSettings,
             }),
         );
         // Stays on node 0 for the cluster's life: join-credentials-refresh.sh hands it to kubeadm to

@@ -9,7 +9,7 @@ import { ControlPlaneNode } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
 import { NodeVm, templateProblems, VspherePlacement } from "./nodeVm";
 import { kubeconfigForWorkstation } from "./render/kubeconfig";
-import { NodeConnection, sshConnection } from "./remoteScript";
+import { NodeConnection, runScript, sshConnection } from "./remoteScript";
 import { WorkerNode } from "./workerNode";
 
 /** Arguments of the whole lab. */
@@ -135,6 +135,8 @@ export class KubernetesLab extends pulumi.ComponentResource {
                     certificateKey: secrets.certificateKey,
                     // The identity guard too: init (and so every join) runs only once it passed.
                     haEndpointReady: [...haEndpoint.installed, identity],
+                    // Issue 13: what metrics-server and monitoring need from the kubeadm config.
+                    addonSettings: { kubeletServingCertificates: cfg.addons.metricsServer, metricsEndpoints: cfg.addons.monitoring.enabled },
                 },
             },
             { parent: this },
@@ -177,9 +179,21 @@ export class KubernetesLab extends pulumi.ComponentResource {
         );
         // Add-ons wait for every join: a chart is not installed while an etcd member is joining.
         this.nodesJoined = [...controlPlaneJoins, ...workers.map((worker) => worker.joined)];
+        // Issue 13: with metricsServer on, every kubelet asks the cluster CA for its serving
+        // certificate, also on a node that joined a cluster built without that setting.
+        const joins: [string, pulumi.Resource][] = [
+            [firstNode.name, first.joined],
+            ...otherControlPlanes.map((node, index): [string, pulumi.Resource] => [node.name, controlPlaneJoins[index]]),
+            ...cfg.workers.map((node, index): [string, pulumi.Resource] => [node.name, workers[index].joined]),
+        ];
+        const kubeletServing = cfg.addons.metricsServer
+            ? joins.map(([nodeName, joined]) =>
+                  runScript(`${nodeName}-kubelet-serving-certs`, { node: connections.get(nodeName)!, script: "kubelet-serving-certs.sh" }, { parent: this, dependsOn: [joined] }),
+              )
+            : [];
         this.addons = new ClusterAddons(
             `${name}-addons`,
-            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, nodesJoined: this.nodesJoined, cluster: first.joined },
+            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, nodesJoined: this.nodesJoined, cluster: first.joined, kubeletServing },
             { parent: this },
         );
         this.registerOutputs({
@@ -188,6 +202,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
             kubeconfig: this.kubeconfig,
             ingressAddress: this.addons.ingressAddress,
             storageClass: this.addons.storageClass,
+            grafanaAdminPassword: this.addons.grafanaAdminPassword,
         });
     }
 }

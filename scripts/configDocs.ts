@@ -44,7 +44,7 @@ const cell = (text: string) => text.replace(/\|/g, "\\|");
 export function renderConfigReference(): string {
     const rows = (Object.entries(configKeys) as [string, ConfigKey][]).map(([key, spec]) => {
         const type = spec.type === "nodes" ? "list of {name, address, cpus?, memoryMb?, diskGb?}" : spec.type;
-        const fallback = spec.secret ? "secret, required" : spec.default === undefined ? "required" : `\`${JSON.stringify(spec.default)}\``;
+        const fallback = spec.secret ? (spec.optional ? "secret, optional" : "secret, required") : spec.default === undefined ? "required" : `\`${JSON.stringify(spec.default)}\``;
         return `| \`${key}\` | ${type} | ${fallback} | ${cell(spec.description)} |`;
     });
     const providerRows = [

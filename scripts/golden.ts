@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { projectRoot } from "../components/render/manifests";
-import { readStackConfig } from "../test/helpers/stackConfig";
+import { labConfigWith, readStackConfig } from "../test/helpers/stackConfig";
 import { evaluatePlanModel, renderPlan } from "./plan";
 
 /** Where the lab stack's golden files live. */
@@ -20,6 +20,30 @@ export async function renderGoldenFiles(): Promise<Map<string, string>> {
     const model = await evaluatePlanModel("lab", readStackConfig("lab"));
     const files = renderPlan(model).files;
     return new Map([...files].sort((a, b) => a.path.localeCompare(b.path)).map((file) => [file.path, file.content]));
+}
+
+/**
+ * Issue 13: the lab with every optional add-on on (internal ingress, monitoring with a Grafana
+ * host, Flux with private-repo credentials). Its golden directory holds only the files that
+ * differ from the lab's own, so the add-ons' values and manifests are reviewed as plain files too.
+ */
+export const allAddonsGoldenDirectory = path.join(projectRoot, "test", "golden", "lab-all-addons");
+export const allAddonsConfigChanges: Readonly<Record<string, unknown>> = {
+    internalIngress: true,
+    internalIngressAddress: "192.168.1.226",
+    monitoring: true,
+    grafanaHost: "grafana.lab.example",
+    flux: true,
+    fluxGitUrl: "https://git.lab.example/lab/gitops.git",
+    fluxGitPath: "./clusters/lab",
+    fluxGitUsername: "flux",
+};
+
+/** The all-add-ons variant's files that differ from (or are not in) the lab's. */
+export async function renderAllAddonsGoldenFiles(lab: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+    const model = await evaluatePlanModel("lab", labConfigWith(allAddonsConfigChanges));
+    const files = renderPlan(model).files.filter((file) => lab.get(file.path) !== file.content);
+    return new Map(files.sort((a, b) => a.path.localeCompare(b.path)).map((file) => [file.path, file.content]));
 }
 
 /** The golden files on disk by relative path. */
@@ -36,15 +60,20 @@ export function readGoldenFiles(directory: string = goldenDirectory): Map<string
     return found;
 }
 
-async function main(): Promise<void> {
-    const files = await renderGoldenFiles();
-    fs.rmSync(goldenDirectory, { recursive: true, force: true });
+function writeGoldenFiles(directory: string, files: ReadonlyMap<string, string>): void {
+    fs.rmSync(directory, { recursive: true, force: true });
     for (const [relative, content] of files) {
-        const target = path.join(goldenDirectory, relative + goldenSuffix);
+        const target = path.join(directory, relative + goldenSuffix);
         fs.mkdirSync(path.dirname(target), { recursive: true });
         fs.writeFileSync(target, content);
     }
-    console.log(`golden: wrote ${files.size} files to ${path.relative(process.cwd(), goldenDirectory)}`);
+    console.log(`golden: wrote ${files.size} files to ${path.relative(process.cwd(), directory)}`);
+}
+
+async function main(): Promise<void> {
+    const files = await renderGoldenFiles();
+    writeGoldenFiles(goldenDirectory, files);
+    writeGoldenFiles(allAddonsGoldenDirectory, await renderAllAddonsGoldenFiles(files));
 }
 
 if (require.main === module) {

@@ -26,6 +26,11 @@ export const addonCharts = {
         version: "4.0.18",
         repo: "https://kubernetes-sigs.github.io/nfs-subdir-external-provisioner/",
     },
+    // Issue 13 (sources: test/fixtures/SOURCES.md).
+    kubeletCsrApprover: { chart: "kubelet-csr-approver", version: "1.2.14", repo: "https://postfinance.github.io/kubelet-csr-approver" },
+    metricsServer: { chart: "metrics-server", version: "3.13.1", repo: "https://kubernetes-sigs.github.io/metrics-server/" },
+    kubePrometheusStack: { chart: "kube-prometheus-stack", version: "88.5.3", repo: "https://prometheus-community.github.io/helm-charts" },
+    flux2: { chart: "flux2", version: "2.18.3", repo: "https://fluxcd-community.github.io/helm-charts" },
 } as const satisfies Record<string, ChartSource>;
 
 /** The namespace of each add-on. */
@@ -36,6 +41,11 @@ export const addonNamespaces = {
     ingressNginx: "ingress-nginx",
     traefik: "traefik",
     nfsProvisioner: "nfs-provisioner",
+    // Issue 13: both metrics add-ons sit with the kubelet-facing system components.
+    kubeletCsrApprover: "kube-system",
+    metricsServer: "kube-system",
+    monitoring: "monitoring",
+    flux: "flux-system",
 } as const;
 
 /**
@@ -104,8 +114,8 @@ export function metallbValues(): HelmValues {
     };
 }
 
-/** Which ingress-nginx controller: the default, external one or the internal one of seed 001. */
-export interface IngressNginxRole {
+/** Which instance of the ingress controller: the default, external one or the internal one of seed 001. */
+export interface IngressRole {
     readonly internal: boolean;
 }
 
@@ -127,7 +137,7 @@ function fixedAddressAnnotations(address: string | undefined): Record<string, st
  * IngressClass. The external controller's class is the cluster default; the internal one has
  * its own class, controller value and election id so the two never act on each other's Ingresses.
  */
-export function ingressNginxValues(cfg: AddonsConfig, role: IngressNginxRole): HelmValues {
+export function ingressNginxValues(cfg: AddonsConfig, role: IngressRole): HelmValues {
     const identity = role.internal ? ingressNginxIdentity.internal : ingressNginxIdentity.external;
     const address = role.internal ? cfg.ingress.internal.address : cfg.ingress.address;
     return {
@@ -148,15 +158,43 @@ export function ingressNginxValues(cfg: AddonsConfig, role: IngressNginxRole): H
     };
 }
 
-/** Traefik: the default IngressClass and a LoadBalancer Service (a fixed address when configured). */
-export function traefikValues(cfg: AddonsConfig): HelmValues {
+/** IngressClass of each Traefik instance (both use Traefik's one controller value, traefik.io/ingress-controller). */
+export const traefikIdentity = {
+    external: { className: "traefik" },
+    internal: { className: "traefik-internal" },
+} as const;
+
+/**
+ * Traefik: its IngressClass and a LoadBalancer Service (a fixed address when configured). The
+ * external instance's class is the cluster default. Both instances share Traefik's controller
+ * value, so each one watches only its own class by name (providers.kubernetesIngress.ingressClass:
+ * Traefik v3 filters the IngressClasses by that name, traefik/traefik
+ * pkg/provider/kubernetes/ingress/kubernetes.go, loadConfigurationFromIngresses)
+ * and, for IngressRoutes, the internal one only those annotated with its class (kubernetesCRD:
+ * "only resources containing an annotation with the same value are processed", the chart's values.yaml).
+ */
+export function traefikValues(cfg: AddonsConfig, role: IngressRole = { internal: false }): HelmValues {
+    const className = role.internal ? traefikIdentity.internal.className : traefikIdentity.external.className;
+    const address = role.internal ? cfg.ingress.internal.address : cfg.ingress.address;
     return {
-        ingressClass: { enabled: true, isDefaultClass: true, name: "traefik" },
+        ingressClass: { enabled: true, isDefaultClass: !role.internal, name: className },
+        providers: {
+            kubernetesIngress: { ingressClass: className },
+            ...(role.internal ? { kubernetesCRD: { ingressClass: className } } : {}),
+        },
         service: {
-            annotations: fixedAddressAnnotations(cfg.ingress.address),
+            annotations: fixedAddressAnnotations(address),
             spec: { type: "LoadBalancer" },
         },
     };
+}
+
+/** The IngressClass name of the external (or, with internal, the internal) controller, if any. */
+export function ingressClassName(cfg: AddonsConfig, internal: boolean): string | undefined {
+    const role = internal && cfg.ingress.internal.enabled ? "internal" : "external";
+    if (cfg.ingress.controller === "ingress-nginx") return ingressNginxIdentity[role].className;
+    if (cfg.ingress.controller === "traefik") return traefikIdentity[role].className;
+    return undefined;
 }
 
 /**
@@ -179,6 +217,113 @@ export function nfsProvisionerValues(cfg: AddonsConfig): HelmValues {
             archiveOnDelete: cfg.nfs.archiveOnDelete,
         },
     };
+}
+
+// --- Issue 13 item 3: kubectl top
+
+/** A regular expression matching exactly the given names (for kubelet-csr-approver's providerRegex). */
+function exactNamesPattern(names: readonly string[]): string {
+    return `^(${names.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`;
+}
+
+/**
+ * kubelet-csr-approver: approves a kubelet-serving CSR only from a node (user system:node:<name>)
+ * whose name is one of the lab's (providerRegex = the node names, exactly; the certificate's DNS
+ * name must be that node's), with IP addresses only among the lab's node addresses
+ * (providerIpPrefixes, one /32 each: the approver checks each address against the list, not
+ * against the node). Node names need not be in DNS in a lab, so the DNS check is bypassed; the
+ * name and address lists are what restrict it (the chart's README, "Helm Install").
+ */
+export function kubeletCsrApproverValues(cfg: AddonsConfig): HelmValues {
+    return {
+        providerRegex: exactNamesPattern(cfg.nodes.map((node) => node.name)),
+        providerIpPrefixes: cfg.nodes.map((node) => `${node.address}/32`),
+        bypassDnsResolution: true,
+    };
+}
+
+/**
+ * metrics-server: scrapes each kubelet at its InternalIP (the node address, which the kubelet's
+ * CA-signed serving certificate carries) and verifies the certificate against the cluster CA: the
+ * chart's own defaultArgs, written out so the file shows there is no --kubelet-insecure-tls.
+ */
+export function metricsServerValues(): HelmValues {
+    return {
+        defaultArgs: ["--cert-dir=/tmp", "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname", "--kubelet-use-node-status-port", "--metric-resolution=15s"],
+        args: [],
+    };
+}
+
+// --- Issue 13 item 4: monitoring
+
+/** The Secret holding Grafana's admin user and generated password (the chart reads it: grafana.admin.existingSecret). */
+export const grafanaAdminSecret = { name: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password", user: "admin" } as const;
+
+/** A PersistentVolumeClaim template on the NFS StorageClass. */
+function nfsClaim(sizeGb: number): Record<string, unknown> {
+    return { spec: { storageClassName: nfsStorageClassName, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${sizeGb}Gi` } } } };
+}
+
+/**
+ * kube-prometheus-stack: Prometheus, Alertmanager and Grafana. With NFS on, each keeps its data on
+ * a volume of the NFS StorageClass (Prometheus documents NFS as not POSIX-exact: fine for a lab,
+ * not for production). Grafana's admin comes from {@link grafanaAdminSecret}, never from the values;
+ * with a host name Grafana gets an Ingress (the internal class when there is one). The kubeadm
+ * components are scraped where kubeadm.ts's applyAddonSettings opens them (etcd's metrics on 2381).
+ */
+export function kubePrometheusStackValues(cfg: AddonsConfig): HelmValues {
+    const nfs = cfg.nfs.enabled;
+    const host = cfg.monitoring.grafanaHost;
+    return {
+        prometheus: { prometheusSpec: { storageSpec: nfs ? { volumeClaimTemplate: nfsClaim(cfg.monitoring.prometheusStorageGb) } : {} } },
+        alertmanager: { alertmanagerSpec: { storage: nfs ? { volumeClaimTemplate: nfsClaim(2) } : {} } },
+        kubeEtcd: { service: { port: 2381, targetPort: 2381 } },
+        grafana: {
+            admin: { existingSecret: grafanaAdminSecret.name, userKey: grafanaAdminSecret.userKey, passwordKey: grafanaAdminSecret.passwordKey },
+            persistence: nfs ? { enabled: true, type: "pvc", storageClassName: nfsStorageClassName, accessModes: ["ReadWriteOnce"], size: "5Gi" } : { enabled: false },
+            ingress: host ? { enabled: true, ingressClassName: ingressClassName(cfg, true), hosts: [host], path: "/" } : { enabled: false },
+        },
+    };
+}
+
+// --- Issue 13 item 5: GitOps
+
+/** Names of the Flux objects the lab creates in flux-system. */
+export const fluxObjectNames = { source: "lab", credentials: "lab-git-credentials" } as const;
+
+/** Flux's controllers without image automation (a lab syncs manifests and Helm releases). */
+export function flux2Values(): HelmValues {
+    return {
+        installCRDs: true,
+        imageAutomationController: { create: false },
+        imageReflectionController: { create: false },
+    };
+}
+
+/** A Flux object named {@link fluxObjectNames}.source in flux-system. */
+function fluxObject(apiVersion: string, kind: string, spec: Record<string, unknown>): KubernetesObject {
+    return { apiVersion, kind, metadata: { name: fluxObjectNames.source, namespace: addonNamespaces.flux }, spec };
+}
+
+/** The GitRepository Flux pulls (source.toolkit.fluxcd.io/v1), with its credentials Secret when set. */
+export function fluxGitRepository(cfg: AddonsConfig): KubernetesObject {
+    const flux = cfg.flux;
+    return fluxObject("source.toolkit.fluxcd.io/v1", "GitRepository", {
+        interval: "1m0s",
+        url: flux.url,
+        ref: { branch: flux.branch },
+        ...(flux.credentials ? { secretRef: { name: fluxObjectNames.credentials } } : {}),
+    });
+}
+
+/** The Kustomization applying fluxGitPath of that repository (kustomize.toolkit.fluxcd.io/v1). */
+export function fluxKustomization(cfg: AddonsConfig): KubernetesObject {
+    return fluxObject("kustomize.toolkit.fluxcd.io/v1", "Kustomization", {
+        interval: "10m0s",
+        path: cfg.flux.path,
+        prune: true,
+        sourceRef: { kind: "GitRepository", name: fluxObjectNames.source },
+    });
 }
 
 /** A Kubernetes object as applied: apiVersion, kind, metadata and spec. */

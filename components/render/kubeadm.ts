@@ -46,6 +46,8 @@ export interface KubeadmInitArgs {
     readonly controlPlaneTaint: boolean;
     /** Bootstrap token lifetime as a Go duration; default 24h0m0s. */
     readonly bootstrapTokenTtl?: string;
+    /** Issue 13: what the add-ons need from the kubeadm config (see {@link applyAddonSettings}). */
+    readonly addonSettings?: KubeadmAddonSettings;
 }
 
 /** Arguments of a `kubeadm join` (worker, or control plane when `controlPlane` is set). */
@@ -115,7 +117,52 @@ export function renderKubeadmInitConfig(args: KubeadmInitArgs): string {
         kind: "KubeletConfiguration",
         cgroupDriver: "systemd",
     };
-    return toMultiDocumentYaml([initConfiguration, clusterConfiguration, kubeletConfiguration]);
+    const extraDocuments = applyAddonSettings(clusterConfiguration, kubeletConfiguration, args.addonSettings);
+    return toMultiDocumentYaml([initConfiguration, clusterConfiguration, kubeletConfiguration, ...extraDocuments]);
+}
+
+/** What the add-ons of issue 13 need from the kubeadm config. */
+export interface KubeadmAddonSettings {
+    /** Kubelets ask the cluster CA for serving certificates (metrics-server verifies them). */
+    readonly kubeletServingCertificates: boolean;
+    /** The control-plane components' and kube-proxy's metrics endpoints listen beyond localhost. */
+    readonly metricsEndpoints: boolean;
+}
+
+/** API group and version of kube-proxy's component config. */
+export const KUBE_PROXY_API_VERSION = "kubeproxy.config.k8s.io/v1alpha1";
+
+/**
+ * Issue 13: the add-ons' settings, applied to the init's ClusterConfiguration and
+ * KubeletConfiguration (edited in place); returns further documents (a KubeProxyConfiguration).
+ *
+ * - serverTLSBootstrap: the kubelet requests its serving certificate with a CSR (signer
+ *   kubernetes.io/kubelet-serving, the cluster CA) instead of a self-signed one; until the CSR is
+ *   approved the kubelet serves no TLS (kubectl logs/exec fail), so kubelet-csr-approver runs with
+ *   the first add-ons (kubeadm docs, "Enabling signed kubelet serving certificates").
+ * - metrics: kubeadm binds controller-manager and scheduler to 127.0.0.1 and etcd's metrics to
+ *   http://127.0.0.1:2381, and kube-proxy's metrics to 127.0.0.1:10249; Prometheus scrapes them
+ *   from the pod network, so they listen on every address (kube-prometheus-stack's kubeadm notes).
+ *   controller-manager (10257) and scheduler (10259) still require authentication and authorization.
+ *   kubeadm uploads both configs, so joining nodes get the same settings.
+ */
+export function applyAddonSettings(
+    clusterConfiguration: Record<string, unknown>,
+    kubeletConfiguration: Record<string, unknown>,
+    settings: KubeadmAddonSettings | undefined,
+): object[] {
+    if (settings?.kubeletServingCertificates) {
+        kubeletConfiguration.serverTLSBootstrap = true;
+    }
+    if (!settings?.metricsEndpoints) {
+        return [];
+    }
+    // A fresh list each (a shared one would be written as a YAML anchor and alias).
+    const bindEverywhere = () => [{ name: "bind-address", value: "0.0.0.0" }];
+    clusterConfiguration.controllerManager = { extraArgs: bindEverywhere() };
+    clusterConfiguration.scheduler = { extraArgs: bindEverywhere() };
+    clusterConfiguration.etcd = { local: { extraArgs: [{ name: "listen-metrics-urls", value: "http://0.0.0.0:2381" }] } };
+    return [{ apiVersion: KUBE_PROXY_API_VERSION, kind: "KubeProxyConfiguration", metricsBindAddress: "0.0.0.0:10249" }];
 }
 
 /** The join configuration of a worker or of a further control plane, as YAML text. */

@@ -1,6 +1,6 @@
 /**
  * Small, dependency-free checks of objects against the schemas charts and CRDs ship: a JSON
- * Schema / OpenAPI v3 subset (type, enum, properties, required, additionalProperties, items,
+ * Schema / OpenAPI v3 subset (type, enum, pattern, properties, required, additionalProperties, items,
  * minimum, local $ref, allOf/anyOf/oneOf), Helm's value merge, and a key-path walk over a
  * chart's values.yaml. Each returns every problem found (empty = valid) so a test can show them.
  */
@@ -59,6 +59,10 @@ export function validateSchema(value: unknown, schema: Schema, options: SchemaOp
     }
     if (schema.enum !== undefined && !(schema.enum as unknown[]).some((allowed) => JSON.stringify(allowed) === JSON.stringify(value))) {
         problems.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+    }
+    // Go's RE2 patterns of CRDs (Flux's durations, names) are also valid JavaScript patterns.
+    if (typeof schema.pattern === "string" && typeof value === "string" && !new RegExp(schema.pattern, "u").test(value)) {
+        problems.push(`${path}: ${JSON.stringify(value)} does not match the pattern ${schema.pattern}`);
     }
     if (typeof schema.minimum === "number" && typeof value === "number" && value < schema.minimum) {
         problems.push(`${path}: ${value} is below the minimum ${schema.minimum}`);

@@ -27,6 +27,13 @@ export const secretConfigKeys: readonly string[] = [
         .map(([key]) => fullKey(key)),
 ];
 
+/** Secret keys read only when another key asks for them: not reported missing by a plan. */
+const optionalSecretKeys: ReadonlySet<string> = new Set(
+    Object.entries(configKeys)
+        .filter(([, spec]) => "optional" in spec && spec.optional)
+        .map(([key]) => fullKey(key)),
+);
+
 /** The placeholder standing in for a secret: recognisable, never a real credential. */
 export function secretPlaceholder(key: string): string {
     return `<secret ${key} from the stack's encrypted config>`;
@@ -54,7 +61,7 @@ export function readStackConfig(stack: string, dir: string = projectRoot): RawSt
     for (const key of secretConfigKeys) {
         if (!(key in values)) {
             values[key] = secretPlaceholder(key);
-            missingSecretKeys.push(key);
+            if (!optionalSecretKeys.has(key)) missingSecretKeys.push(key);
         }
         secretKeys.add(key);
     }

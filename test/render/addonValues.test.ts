@@ -15,7 +15,14 @@ import {
     metallbPoolName,
     metallbValues,
     nfsProvisionerValues,
+    traefikIdentity,
     traefikValues,
+    flux2Values,
+    fluxGitRepository,
+    fluxKustomization,
+    kubeletCsrApproverValues,
+    kubePrometheusStackValues,
+    metricsServerValues,
 } from "../../components/render/addonValues";
 import { projectRoot } from "../../components/render/manifests";
 import { labConfigWith, mapConfigSource } from "../helpers/stackConfig";
@@ -38,11 +45,11 @@ function assertMergedValuesMatchSchema(values: unknown, valuesFile: string, sche
     assert.deepEqual(problems, [], `${schemaFile}:\n${problems.join("\n")}`);
 }
 
-/** The v1beta1 openAPIV3Schema of a MetalLB CRD fixture. */
-function crdSchema(file: string): Record<string, any> {
+/** The openAPIV3Schema of a CRD fixture at a served version (MetalLB's v1beta1 unless named). */
+function crdSchema(file: string, versionName = "v1beta1"): Record<string, any> {
     const crd = YAML.parse(fixture(file));
-    const version = crd.spec.versions.find((v: any) => v.name === "v1beta1" && v.served);
-    assert.ok(version, `${file} serves v1beta1`);
+    const version = crd.spec.versions.find((v: any) => v.name === versionName && v.served);
+    assert.ok(version, `${file} serves ${versionName}`);
     return version.schema.openAPIV3Schema;
 }
 
@@ -190,4 +197,129 @@ test("the CRD check rejects a wrong type, a missing required field and a misspel
     assert.notDeepEqual(check({ addresses: "192.168.1.225-192.168.1.234" }), []);
     assert.notDeepEqual(check({ autoAssign: true }), []);
     assert.notDeepEqual(check({ addresses: ["192.168.1.225-192.168.1.234"], autoassign: true }), []);
+});
+
+// --- Issue 13: metrics-server, the CSR approver, a second Traefik, kube-prometheus-stack, Flux
+// (chart values from test/fixtures/, sources in test/fixtures/SOURCES.md).
+
+test("kubelet-csr-approver values set only keys of its chart; the regex matches exactly the node names", () => {
+    const values = kubeletCsrApproverValues(addonsWith()) as any;
+    assertKeysInChart(values, "kubelet-csr-approver-values.yaml");
+    const regex = new RegExp(values.providerRegex);
+    for (const name of ["k8s-control01", "k8s-control03", "k8s-worker02"]) assert.ok(regex.test(name), name);
+    for (const name of ["k8s-control04", "xk8s-worker01", "k8s-worker01.evil.example", "k8s-control01x", ""]) assert.ok(!regex.test(name), name);
+    assert.deepEqual(values.providerIpPrefixes.slice(0, 2), ["192.168.1.200/32", "192.168.1.201/32"]);
+    assert.equal(values.providerIpPrefixes.length, 6);
+    // A dot in a node name is a literal dot, not "any character".
+    const dotted = kubeletCsrApproverValues({ ...addonsWith(), nodes: [{ name: "node1.lab", address: "192.168.1.200" }] }) as any;
+    assert.ok(new RegExp(dotted.providerRegex).test("node1.lab"));
+    assert.ok(!new RegExp(dotted.providerRegex).test("node1xlab"));
+});
+
+test("metrics-server values set only keys of its chart and keep kubelet TLS verification on", () => {
+    const values = metricsServerValues() as any;
+    assertKeysInChart(values, "metrics-server-values.yaml");
+    const defaults = YAML.parse(fixture("metrics-server-values.yaml"));
+    assert.deepEqual(values.defaultArgs, defaults.defaultArgs, "the chart's own defaultArgs, written out");
+    assert.ok(![...values.defaultArgs, ...values.args].some((arg: string) => arg.includes("kubelet-insecure-tls")));
+    assert.ok(values.defaultArgs[1].startsWith("--kubelet-preferred-address-types=InternalIP"), "the node address, which the serving certificate carries");
+});
+
+test("two Traefik instances: values of both pass the chart's keys and values.schema.json, with distinct classes and addresses", () => {
+    const cfg = addonsWith({ ingressController: "traefik", internalIngress: true, internalIngressAddress: "192.168.1.226" });
+    const external = traefikValues(cfg) as any;
+    const internal = traefikValues(cfg, { internal: true }) as any;
+    for (const values of [external, internal]) {
+        assertKeysInChart(values, "traefik-values.yaml", { openMaps: traefikOpenMaps });
+        assertMergedValuesMatchSchema(values, "traefik-values.yaml", "traefik-values.schema.json");
+    }
+    assert.deepEqual([external.ingressClass.name, internal.ingressClass.name], [traefikIdentity.external.className, traefikIdentity.internal.className]);
+    assert.notEqual(external.ingressClass.name, internal.ingressClass.name);
+    assert.deepEqual([external.ingressClass.isDefaultClass, internal.ingressClass.isDefaultClass], [true, false]);
+    assert.notDeepEqual(external.service.annotations, internal.service.annotations);
+    assert.equal(internal.service.annotations[metallbAddressAnnotation], "192.168.1.226");
+});
+
+/** kube-prometheus-stack's values without its grafana subchart's part, and that part. */
+function splitGrafana(values: any): { stack: any; grafana: any } {
+    const { grafana, ...stack } = values;
+    return { stack, grafana };
+}
+
+// The PVC templates go under maps the chart leaves empty ({}) and documents in comments.
+const storageMaps = ["prometheus.prometheusSpec.storageSpec", "alertmanager.alertmanagerSpec.storage"];
+
+test("kube-prometheus-stack values set only keys of the chart, and of its grafana subchart for grafana.*", () => {
+    const stackText = fixture("kube-prometheus-stack-values.yaml");
+    for (const cfg of [
+        addonsWith({ monitoring: true }),
+        addonsWith({ monitoring: true, nfs: false, grafanaHost: "grafana.lab.example" }),
+        addonsWith({ monitoring: true, internalIngress: true, grafanaHost: "grafana.lab.example" }),
+    ]) {
+        const { stack, grafana } = splitGrafana(kubePrometheusStackValues(cfg));
+        assertKeysInChart(stack, "kube-prometheus-stack-values.yaml", { openMaps: storageMaps });
+        // What goes into the open maps is the volumeClaimTemplate the chart documents in comments.
+        for (const map of [stack.prometheus.prometheusSpec.storageSpec, stack.alertmanager.alertmanagerSpec.storage]) {
+            assert.deepEqual(checkValuesAgainstChart(map, {}, stackText, { commentedOut: ["volumeClaimTemplate"] }), []);
+        }
+        // grafana.* is the grafana subchart's (12.11.1, a dependency in the chart's Chart.yaml).
+        assertKeysInChart(grafana, "grafana-values.yaml", { commentedOut: ["persistence.storageClassName", "ingress.ingressClassName"] });
+        assert.ok(!("adminPassword" in grafana), "the password comes from the Secret, never from the values");
+    }
+});
+
+test("kube-prometheus-stack keeps data on the NFS StorageClass when nfs is on, and serves Grafana on the host through the right class", () => {
+    const withNfs = kubePrometheusStackValues(addonsWith({ monitoring: true, prometheusStorageGb: 30 })) as any;
+    const claim = withNfs.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec;
+    assert.deepEqual(claim, { storageClassName: "nfs-client", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "30Gi" } } });
+    assert.equal(withNfs.alertmanager.alertmanagerSpec.storage.volumeClaimTemplate.spec.storageClassName, "nfs-client");
+    assert.equal(withNfs.grafana.persistence.enabled, true);
+    assert.equal(withNfs.grafana.persistence.storageClassName, "nfs-client");
+    assert.deepEqual(withNfs.grafana.ingress, { enabled: false });
+    assert.deepEqual(withNfs.grafana.admin, { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+    const withoutNfs = kubePrometheusStackValues(addonsWith({ monitoring: true, nfs: false })) as any;
+    assert.deepEqual(withoutNfs.prometheus.prometheusSpec.storageSpec, {});
+    assert.deepEqual(withoutNfs.alertmanager.alertmanagerSpec.storage, {});
+    assert.deepEqual(withoutNfs.grafana.persistence, { enabled: false });
+    const external = kubePrometheusStackValues(addonsWith({ monitoring: true, grafanaHost: "grafana.lab.example" })) as any;
+    assert.deepEqual(external.grafana.ingress, { enabled: true, ingressClassName: "nginx", hosts: ["grafana.lab.example"], path: "/" });
+    const traefikInternal = kubePrometheusStackValues(addonsWith({ monitoring: true, ingressController: "traefik", internalIngress: true, grafanaHost: "grafana.lab.example" })) as any;
+    assert.equal(traefikInternal.grafana.ingress.ingressClassName, "traefik-internal");
+    // etcd's metrics port is the one kubeadm.ts opens (listen-metrics-urls http://0.0.0.0:2381).
+    assert.deepEqual(withNfs.kubeEtcd.service, { port: 2381, targetPort: 2381 });
+});
+
+test("flux2 values set only keys of its chart; the GitRepository and Kustomization carry the config's URL, branch and path", () => {
+    assertKeysInChart(flux2Values(), "flux2-values.yaml");
+    const cfg = addonsWith({ flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git", fluxGitBranch: "lab", fluxGitPath: "./clusters/lab" });
+    const source = fluxGitRepository(cfg);
+    assert.equal(source.metadata.namespace, "flux-system");
+    assert.deepEqual(source.spec, { interval: "1m0s", url: "https://git.lab.example/lab/gitops.git", ref: { branch: "lab" } });
+    const kustomization = fluxKustomization(cfg);
+    assert.deepEqual(kustomization.spec.sourceRef, { kind: "GitRepository", name: source.metadata.name });
+    assert.equal(kustomization.spec.path, "./clusters/lab");
+    const privateRepo = fluxGitRepository(addonsWith({ flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git", fluxGitUsername: "flux" }));
+    assert.deepEqual(privateRepo.spec.secretRef, { name: "lab-git-credentials" });
+});
+
+test("Flux's GitRepository and Kustomization validate against their v1 CRD schemas (public and private repository)", () => {
+    const gitRepositories = crdSchema("flux-crd-gitrepositories.yaml", "v1");
+    const kustomizations = crdSchema("flux-crd-kustomizations.yaml", "v1");
+    for (const changes of [{}, { fluxGitUsername: "flux" }, { fluxGitPath: "./", fluxGitBranch: "release/1.x" }]) {
+        const cfg = addonsWith({ flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git", ...changes });
+        for (const [object, schema] of [
+            [fluxGitRepository(cfg), gitRepositories],
+            [fluxKustomization(cfg), kustomizations],
+        ] as const) {
+            assert.equal(object.apiVersion.split("/")[1], "v1");
+            assert.deepEqual(validateSchema(object, schema, { rejectUnknownProperties: true }), [], `${object.kind}`);
+        }
+    }
+    // The check bites: a duration in the wrong form, a misspelt field, a missing sourceRef.
+    const source = fluxGitRepository(addonsWith({ flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" }));
+    assert.notDeepEqual(validateSchema({ ...source, spec: { ...source.spec, interval: "1 minute" } }, gitRepositories, { rejectUnknownProperties: true }), []);
+    assert.notDeepEqual(validateSchema({ ...source, spec: { ...source.spec, branch: "main" } }, gitRepositories, { rejectUnknownProperties: true }), []);
+    const kustomization = fluxKustomization(addonsWith({ flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" }));
+    const { sourceRef: _dropped, ...withoutSource } = kustomization.spec;
+    assert.notDeepEqual(validateSchema({ ...kustomization, spec: withoutSource }, kustomizations, { rejectUnknownProperties: true }), []);
 });

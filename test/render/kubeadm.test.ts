@@ -105,17 +105,25 @@ function schemaProblems(value: unknown, goType: string, at: string): string[] {
 }
 
 /** KubeletConfiguration is not in the kubeadm reference: these are the only keys we emit. */
-const KUBELET_CONFIGURATION_FIELDS = new Set(["apiVersion", "kind", "cgroupDriver"]);
+/**
+ * Component configs are not in the kubeadm reference: their apiVersion and the only keys we emit
+ * (KubeProxyConfiguration: issue 13, monitoring).
+ */
+const COMPONENT_CONFIGS: Readonly<Record<string, { apiVersion: string; fields: ReadonlySet<string> }>> = {
+    KubeletConfiguration: { apiVersion: "kubelet.config.k8s.io/v1beta1", fields: new Set(["apiVersion", "kind", "cgroupDriver", "serverTLSBootstrap"]) },
+    KubeProxyConfiguration: { apiVersion: "kubeproxy.config.k8s.io/v1alpha1", fields: new Set(["apiVersion", "kind", "metricsBindAddress"]) },
+};
 
 /** Problems of one rendered document: its apiVersion, its kind, and every key under it. */
 function documentProblems(document: Record<string, unknown>): string[] {
     const kind = String(document.kind);
-    if (kind === "KubeletConfiguration") {
+    const component = COMPONENT_CONFIGS[kind];
+    if (component) {
         return [
-            ...(document.apiVersion === "kubelet.config.k8s.io/v1beta1" ? [] : [`${kind}: wrong apiVersion`]),
+            ...(document.apiVersion === component.apiVersion ? [] : [`${kind}: wrong apiVersion`]),
             ...Object.keys(document)
-                .filter((key) => !KUBELET_CONFIGURATION_FIELDS.has(key))
-                .map((key) => `${kind}.${key}: not an expected KubeletConfiguration field`),
+                .filter((key) => !component.fields.has(key))
+                .map((key) => `${kind}.${key}: not an expected ${kind} field`),
         ];
     }
     if (!reference._meta.kinds.includes(kind)) {
@@ -180,6 +188,7 @@ const controlPlaneJoinArgs: KubeadmJoinArgs = {
 const allRenderings: ReadonlyArray<[string, string]> = [
     ["init, tainted", renderKubeadmInitConfig(initArgs)],
     ["init, untainted", renderKubeadmInitConfig({ ...initArgs, controlPlaneTaint: false, clusterName: "lab" })],
+    ["init, with the add-ons' settings", renderKubeadmInitConfig({ ...initArgs, addonSettings: { kubeletServingCertificates: true, metricsEndpoints: true } })],
     ["join, worker", renderKubeadmJoinConfig(workerJoinArgs)],
     ["join, control plane, tainted", renderKubeadmJoinConfig(controlPlaneJoinArgs)],
     ["join, control plane, untainted", renderKubeadmJoinConfig({ ...controlPlaneJoinArgs, controlPlane: { certificateKey: CERTIFICATE_KEY, taint: false } })],
@@ -321,4 +330,31 @@ test("bad arguments are refused with the field named and without echoing secret 
     assert.throws(() => renderKubeadmJoinConfig({ ...workerJoinArgs, caCertHash: "ab".repeat(32) }), /caCertHash must be sha256:/);
     assert.throws(() => renderKubeadmJoinConfig({ ...workerJoinArgs, apiServerEndpoint: "k8s.lab.example" }), /apiServerEndpoint must be host:port/);
     assert.throws(() => renderKubeadmJoinConfig({ ...workerJoinArgs, advertiseAddress: "k8s-worker01" }), /advertiseAddress must be an IPv4/);
+});
+
+// Issue 13: kubelet serving certificates (metrics-server) and metrics endpoints (monitoring).
+test("the add-ons' settings: serverTLSBootstrap on the KubeletConfiguration, metrics endpoints on every address in v1beta4 list form", () => {
+    const plain = parseDocuments(renderKubeadmInitConfig(initArgs));
+    assert.equal(byKind(plain, "KubeletConfiguration").serverTLSBootstrap, undefined);
+    const plainCluster = byKind(plain, "ClusterConfiguration");
+    assert.deepEqual([plainCluster.controllerManager, plainCluster.scheduler, plainCluster.etcd], [undefined, undefined, undefined]);
+    assert.equal(plain.filter((document) => document.kind === "KubeProxyConfiguration").length, 0);
+
+    const servingOnly = parseDocuments(renderKubeadmInitConfig({ ...initArgs, addonSettings: { kubeletServingCertificates: true, metricsEndpoints: false } }));
+    assert.equal(byKind(servingOnly, "KubeletConfiguration").serverTLSBootstrap, true);
+    assert.equal(byKind(servingOnly, "ClusterConfiguration").controllerManager, undefined);
+
+    const text = renderKubeadmInitConfig({ ...initArgs, addonSettings: { kubeletServingCertificates: false, metricsEndpoints: true } });
+    assert.doesNotMatch(text, /[&*]a\d/, "no YAML anchors or aliases");
+    const documents = parseDocuments(text);
+    assert.equal(byKind(documents, "KubeletConfiguration").serverTLSBootstrap, undefined);
+    const cluster = byKind(documents, "ClusterConfiguration");
+    assert.deepEqual(cluster.controllerManager.extraArgs, [{ name: "bind-address", value: "0.0.0.0" }]);
+    assert.deepEqual(cluster.scheduler.extraArgs, [{ name: "bind-address", value: "0.0.0.0" }]);
+    assert.deepEqual(cluster.etcd.local.extraArgs, [{ name: "listen-metrics-urls", value: "http://0.0.0.0:2381" }]);
+    assert.deepEqual(byKind(documents, "KubeProxyConfiguration"), {
+        apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
+        kind: "KubeProxyConfiguration",
+        metricsBindAddress: "0.0.0.0:10249",
+    });
 });

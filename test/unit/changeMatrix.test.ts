@@ -152,3 +152,21 @@ test("change matrix: an allowed kubernetesVersion patch passes the guard", async
     const result = await plan({ kubernetesVersion: "1.34.3" });
     assert.notEqual(result.get("lab-identity"), "refused");
 });
+
+// Issue 13: the add-on switches on a running lab. The kubelet and metrics settings are part of
+// the init's kubeadm config: the staged file on node 0 is updated, no init or join runs again
+// (they apply to nodes kubeadm configures from then on; README "Metrics, monitoring and GitOps").
+for (const [key, changes, created] of [
+    ["metricsServer off", { metricsServer: false }, []],
+    ["monitoring on", { monitoring: true }, ["lab-addons-monitoring", "lab-addons-grafana-admin", "lab-addons-grafana-admin-password"]],
+    ["flux on", { flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" }, ["lab-addons-flux", "lab-addons-flux-source", "lab-addons-flux-kustomization"]],
+] as const) {
+    test(`change matrix: ${key} adds or removes only add-ons and updates node 0's staged kubeadm config; nothing is replaced`, async () => {
+        const result = await plan(changes);
+        assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused"), []);
+        for (const name of created) assert.equal(result.get(name), "create", name);
+        const updated = withOutcome(result, "update");
+        assert.ok(updated.every((name) => name === "k8s-control01-file-kubeadm-init.yaml"), `updated: ${updated.join(", ")}`);
+        for (const vm of vms) assert.equal(result.get(vm), "same", vm);
+    });
+}

@@ -75,10 +75,12 @@ test("the lab config installs flannel, MetalLB with its pool and advertisement, 
             "addons-flannel-namespace",
             "addons-ingress-nginx",
             "addons-ingress-nginx-namespace",
+            "addons-kubelet-csr-approver",
             "addons-metallb",
             "addons-metallb-l2advertisement",
             "addons-metallb-namespace",
             "addons-metallb-pool",
+            "addons-metrics-server",
             "addons-nfs",
             "addons-nfs-namespace",
             "addons-provider",
@@ -139,7 +141,23 @@ test("charts and releases are pinned to the versions and repositories of VERSION
     assert.deepEqual(pinned(calico.named("addons-calico")), { chart: "tigera-operator", version: "v3.32.1", repo: "https://docs.tigera.io/calico/charts" });
     const traefik = await evaluate({ ingressController: "traefik" });
     assert.deepEqual(pinned(traefik.named("addons-traefik")), { chart: "traefik", version: "41.3.0", repo: "https://traefik.github.io/charts" });
-    assert.equal(Object.keys(addonCharts).length, 6, "every pinned chart is checked above");
+    assert.deepEqual(pinned(e.named("addons-kubelet-csr-approver")), {
+        chart: "kubelet-csr-approver",
+        version: "1.2.14",
+        repo: "https://postfinance.github.io/kubelet-csr-approver",
+    });
+    assert.deepEqual(pinned(e.named("addons-metrics-server")), { chart: "metrics-server", version: "3.13.1", repo: "https://kubernetes-sigs.github.io/metrics-server/" });
+    const more = await evaluate({ monitoring: true, flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git", ingressController: "traefik", internalIngress: true });
+    assert.deepEqual(pinned(more.named("addons-monitoring")), {
+        chart: "kube-prometheus-stack",
+        version: "88.5.3",
+        repo: "https://prometheus-community.github.io/helm-charts",
+    });
+    assert.deepEqual(pinned(more.named("addons-flux")), { chart: "flux2", version: "2.18.3", repo: "https://fluxcd-community.github.io/helm-charts" });
+    for (const name of ["addons-traefik", "addons-traefik-internal"]) {
+        assert.deepEqual(pinned(more.named(name)), { chart: "traefik", version: "41.3.0", repo: "https://traefik.github.io/charts" });
+    }
+    assert.equal(Object.keys(addonCharts).length, 10, "every pinned chart is checked above");
 });
 
 test("MetalLB deploys as a Chart (awaits every object) in a privileged namespace; ingress-nginx, traefik and calico as Releases", async () => {
@@ -278,4 +296,125 @@ test("outputs: the fixed ingress address and the StorageClass, undefined when of
     assert.equal(await promiseOf(off.addons.storageClass), undefined);
     const floating = await evaluate({ ingressAddress: undefined });
     assert.equal(await promiseOf(floating.addons.ingressAddress), undefined);
+});
+
+// --- Issue 13 items 2-5
+
+const fluxOn = { flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git", fluxGitBranch: "lab", fluxGitPath: "./clusters/lab" };
+const metricsNames = ["addons-kubelet-csr-approver", "addons-metrics-server"];
+const monitoringNames = ["addons-grafana-admin-password", "addons-monitoring-namespace", "addons-grafana-admin", "addons-monitoring"];
+const fluxNames = ["addons-flux-namespace", "addons-flux", "addons-flux-source", "addons-flux-kustomization"];
+
+test("issue 13: each option off registers nothing of it; on adds exactly its resources", async () => {
+    const base = await evaluate();
+    assert.deepEqual((await evaluate({ metricsServer: false })).names, without(base.names, metricsNames));
+    for (const name of [...monitoringNames, ...fluxNames, "addons-flux-git-credentials"]) assert.ok(!base.names.has(name), name);
+    const monitoring = await evaluate({ monitoring: true });
+    assert.deepEqual(without(monitoring.names, monitoringNames), base.names);
+    for (const name of monitoringNames) assert.ok(monitoring.names.has(name), name);
+    const flux = await evaluate(fluxOn);
+    assert.deepEqual(without(flux.names, fluxNames), base.names);
+    for (const name of fluxNames) assert.ok(flux.names.has(name), name);
+    const privateFlux = await evaluate({ ...fluxOn, fluxGitUsername: "flux" });
+    assert.deepEqual(without(privateFlux.names, ["addons-flux-git-credentials"]), flux.names);
+});
+
+test("issue 13: metrics-server waits for the kubelet-serving CSR approver, which is restricted to the nodes' names and addresses", async () => {
+    const e = await evaluate();
+    const approver = e.named("addons-kubelet-csr-approver");
+    const metrics = e.named("addons-metrics-server");
+    assert.equal(approver.type, chartType);
+    assert.equal(approver.inputs.namespace, "kube-system");
+    assert.ok(waitsFor(e, metrics, approver), "metrics-server must wait for the approver");
+    assert.equal(approver.inputs.values.providerRegex, "^(k8s-control01|k8s-control02|k8s-control03|k8s-worker01|k8s-worker02|k8s-worker03)$");
+    assert.deepEqual(approver.inputs.values.providerIpPrefixes, [
+        "192.168.1.200/32",
+        "192.168.1.201/32",
+        "192.168.1.202/32",
+        "192.168.1.210/32",
+        "192.168.1.211/32",
+        "192.168.1.212/32",
+    ]);
+    assert.ok(!JSON.stringify(metrics.inputs.values).includes("insecure"), "no --kubelet-insecure-tls");
+});
+
+test("issue 13: two Traefik instances have distinct classes, Helm releases and addresses; only the external class is the default", async () => {
+    const e = await evaluate({ ingressController: "traefik", internalIngress: true, internalIngressAddress: "192.168.1.226" });
+    const external = e.named("addons-traefik").inputs;
+    const internal = e.named("addons-traefik-internal").inputs;
+    assert.notEqual(internal.name, external.name, "Helm release names");
+    assert.notEqual(internal.values.ingressClass.name, external.values.ingressClass.name);
+    assert.equal(external.values.ingressClass.isDefaultClass, true);
+    assert.equal(internal.values.ingressClass.isDefaultClass, false);
+    assert.equal(external.values.providers.kubernetesIngress.ingressClass, external.values.ingressClass.name);
+    assert.equal(internal.values.providers.kubernetesIngress.ingressClass, internal.values.ingressClass.name);
+    assert.equal(internal.values.providers.kubernetesCRD.ingressClass, internal.values.ingressClass.name);
+    assert.equal(external.values.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.225");
+    assert.equal(internal.values.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.226");
+    assert.ok(waitsFor(e, e.named("addons-traefik-internal"), e.named("addons-metallb-l2advertisement")));
+});
+
+test("issue 13: monitoring waits for NFS and the ingress; Grafana's password is generated, sent only as secrets and exported as a secret", async () => {
+    const e = await evaluate({ monitoring: true, internalIngress: true, grafanaHost: "grafana.lab.example" });
+    const release = e.named("addons-monitoring");
+    assert.equal(release.type, releaseType);
+    assert.equal(release.inputs.namespace, "monitoring");
+    assert.equal(release.inputs.timeout, 900, "longer than Helm's 300 s default");
+    assert.equal(release.inputs.atomic, true);
+    for (const dependency of ["addons-nfs", "addons-ingress-nginx", "addons-ingress-nginx-internal", "addons-grafana-admin"]) {
+        assert.ok(waitsFor(e, release, e.named(dependency)), `monitoring does not wait for ${dependency}`);
+    }
+    assert.equal(release.inputs.values.grafana.ingress.ingressClassName, "nginx-internal");
+    assert.deepEqual(release.inputs.values.grafana.ingress.hosts, ["grafana.lab.example"]);
+    const password = await promiseOf(e.addons.grafanaAdminPassword);
+    assert.ok(password && password.length > 0);
+    assert.ok(pulumi.Output.isInstance(e.addons.grafanaAdminPassword));
+    assert.equal(await (e.addons.grafanaAdminPassword as any).isSecret, true, "the output is a secret");
+    const secret = e.named("addons-grafana-admin");
+    assert.ok(secretValues(secret.wireInputs.stringData).includes(password!), "the Secret carries the password as a secret");
+    for (const r of e.resources) {
+        if (r.type.startsWith("random:")) continue;
+        for (const { path, value } of plainValues(r.wireInputs)) {
+            assert.ok(!value.includes(password!), `${r.name}.${path} carries Grafana's password in plain text`);
+        }
+    }
+    assert.ok(!JSON.stringify(release.inputs.values).includes("adminPassword"), "the password is not a Helm value");
+    const off = await evaluate();
+    assert.equal(await promiseOf(off.addons.grafanaAdminPassword), undefined);
+});
+
+test("issue 13: Flux's GitRepository and Kustomization follow the config and wait for Flux; Git credentials only as secrets", async () => {
+    const e = await evaluate({ ...fluxOn, fluxGitUsername: "flux" });
+    const flux = e.named("addons-flux");
+    const source = e.named("addons-flux-source");
+    const kustomization = e.named("addons-flux-kustomization");
+    const credentials = e.named("addons-flux-git-credentials");
+    assert.equal(flux.type, releaseType);
+    assert.equal(source.type, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+    assert.equal(kustomization.type, "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization");
+    for (const [dependent, dependency] of [
+        [source, flux],
+        [kustomization, flux],
+        [kustomization, source],
+        [source, credentials],
+    ] as const) {
+        assert.ok(waitsFor(e, dependent, dependency), `${dependent.name} does not wait for ${dependency.name}`);
+    }
+    assert.deepEqual(source.inputs.spec, {
+        interval: "1m0s",
+        url: "https://git.lab.example/lab/gitops.git",
+        ref: { branch: "lab" },
+        secretRef: { name: credentials.inputs.metadata.name },
+    });
+    assert.equal(kustomization.inputs.spec.path, "./clusters/lab");
+    assert.deepEqual(kustomization.inputs.spec.sourceRef, { kind: "GitRepository", name: source.inputs.metadata.name });
+    const password = "<secret k8s-vsphere-lab:fluxGitPassword from the stack's encrypted config>";
+    assert.ok(secretValues(credentials.wireInputs.stringData).includes(password));
+    for (const r of e.resources) {
+        for (const { path, value } of plainValues(r.wireInputs)) {
+            assert.ok(!value.includes(password), `${r.name}.${path} carries the Git password in plain text`);
+        }
+    }
+    const public_ = await evaluate(fluxOn);
+    assert.equal(public_.named("addons-flux-source").inputs.spec.secretRef, undefined);
 });

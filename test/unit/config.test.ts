@@ -25,7 +25,75 @@ const workers = [
  * Each rule: a config change, the key the error must name, and a phrase of its fix. The program
  * (index.ts) is evaluated for real: it must refuse the config before registering any resource.
  */
+const fluxOn = { flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" };
 const rules: { rule: string; changes: Record<string, unknown>; key: string; fix: RegExp }[] = [
+    // Issue 13 items 2-5
+    {
+        rule: "an internal ingress without an ingress controller",
+        changes: { ingressController: "none", internalIngress: true },
+        key: "k8s-vsphere-lab:internalIngress",
+        fix: /needs an .*ingressController \(ingress-nginx or traefik\)/,
+    },
+    {
+        rule: "the internal Traefik at the external one's address",
+        changes: { ingressController: "traefik", internalIngress: true, internalIngressAddress: "192.168.1.225" },
+        key: "k8s-vsphere-lab:internalIngressAddress",
+        fix: /give each controller its own address/,
+    },
+    {
+        rule: "a Grafana host that is not a DNS name",
+        changes: { monitoring: true, grafanaHost: "Grafana Lab" },
+        key: "k8s-vsphere-lab:grafanaHost",
+        fix: /not a DNS name/,
+    },
+    {
+        rule: "a Grafana host without monitoring",
+        changes: { grafanaHost: "grafana.lab.example" },
+        key: "k8s-vsphere-lab:grafanaHost",
+        fix: /turn monitoring on or clear grafanaHost/,
+    },
+    {
+        rule: "a Grafana host without an ingress controller",
+        changes: { monitoring: true, grafanaHost: "grafana.lab.example", ingressController: "none" },
+        key: "k8s-vsphere-lab:grafanaHost",
+        fix: /needs an ingress controller/,
+    },
+    {
+        rule: "a Prometheus volume of 0 GB",
+        changes: { monitoring: true, prometheusStorageGb: 0 },
+        key: "k8s-vsphere-lab:prometheusStorageGb",
+        fix: /outside 1-10000/,
+    },
+    {
+        rule: "flux without a Git URL",
+        changes: { flux: true },
+        key: "k8s-vsphere-lab:fluxGitUrl",
+        fix: /set it like https:\/\//,
+    },
+    {
+        rule: "a Flux branch with a space",
+        changes: { ...fluxOn, fluxGitBranch: "my branch" },
+        key: "k8s-vsphere-lab:fluxGitBranch",
+        fix: /not a branch name/,
+    },
+    {
+        rule: "a Flux path leaving the repository",
+        changes: { ...fluxOn, fluxGitPath: "../other" },
+        key: "k8s-vsphere-lab:fluxGitPath",
+        fix: /no '\.\.'/,
+    },
+    {
+        rule: "a Git user name without its password",
+        changes: { ...fluxOn, fluxGitUsername: "flux", fluxGitPassword: undefined },
+        key: "k8s-vsphere-lab:fluxGitPassword",
+        fix: /pulumi config set --secret fluxGitPassword/,
+    },
+    {
+        rule: "Git user/password credentials over SSH",
+        changes: { flux: true, fluxGitUrl: "ssh://git@git.lab.example/lab/gitops.git", fluxGitUsername: "flux" },
+        key: "k8s-vsphere-lab:fluxGitUsername",
+        fix: /over HTTPS only/,
+    },
     {
         rule: "an etcd snapshot schedule that is not one OnCalendar line",
         changes: { etcdSnapshotSchedule: "daily\nExecStart=/bin/sh" },
@@ -284,4 +352,22 @@ test("one control plane and no workers is a valid lab", () => {
     const cfg = lab({ controlPlanes: controlPlanes.slice(0, 1), workers: [] });
     assert.equal(cfg.controlPlanes.length, 1);
     assert.equal(cfg.workers.length, 0);
+});
+
+test("issue 13: metricsServer is on by default, monitoring and flux off; the Git password is read as a secret only with a user name", async () => {
+    const defaults = lab();
+    assert.equal(defaults.addons.metricsServer, true);
+    assert.equal(defaults.addons.monitoring.enabled, false);
+    assert.equal(defaults.addons.flux.enabled, false);
+    assert.equal(defaults.addons.flux.credentials, undefined);
+    assert.deepEqual(defaults.addons.nodes, [...controlPlanes, ...workers]);
+    assert.equal(lab({ ...fluxOn }).addons.flux.credentials, undefined);
+    const withUser = lab({ ...fluxOn, fluxGitUsername: "flux" }).addons.flux.credentials!;
+    assert.equal(withUser.username, "flux");
+    assert.ok(pulumi.Output.isInstance(withUser.password));
+    assert.equal(await (withUser.password as any).isSecret, true);
+    // A stack without fluxGitPassword is fine while no user name asks for it.
+    assert.equal(lab({ ...fluxOn, fluxGitPassword: undefined }).addons.flux.enabled, true);
+    // Traefik may have an internal instance now.
+    assert.equal(lab({ ingressController: "traefik", internalIngress: true }).addons.ingress.internal.enabled, true);
 });

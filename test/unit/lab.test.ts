@@ -52,3 +52,17 @@ test("every resource has a unique URN and every child names its parent component
         assert.ok(components.has(r.parent) || r.parent.includes("pulumi:pulumi:Stack"), `${r.name} has no parent component`);
     }
 });
+
+test("issue 13: with metricsServer on every node turns on CA-signed kubelet serving certificates after its join, and metrics-server waits for all of them", async () => {
+    const nodes = ["k8s-control01", "k8s-control02", "k8s-control03", "k8s-worker01", "k8s-worker02", "k8s-worker03"];
+    const metricsServer = recorder.named("lab-addons-metrics-server");
+    for (const node of nodes) {
+        const step = recorder.named(`${node}-kubelet-serving-certs`);
+        const join = recorder.named(node === "k8s-control01" ? `${node}-kubeadm-init` : `${node}-kubeadm-join`);
+        assert.ok(recorder.dependsOn(step, join), `${step.name} does not wait for ${join.name}`);
+        assert.ok(recorder.dependsOn(metricsServer, step), `metrics-server does not wait for ${step.name}`);
+        assert.ok(step.replaceWith.includes(recorder.named(`${node}-vm`).urn), `${step.name} is not replaced with its VM`);
+    }
+    const off = await evaluateProgram(labConfigWith({ metricsServer: false }));
+    assert.deepEqual(off.recorder.resources.filter((r) => /kubelet-serving-certs|metrics-server|kubelet-csr-approver/.test(r.name)).map((r) => r.name), []);
+});
