@@ -42,6 +42,8 @@ const maxHaproxyFailoverGapSeconds = 1.0;
 const maxHaproxyFailoverFailed = 5;
 /** The rogue advertiser (scenario h): not a control plane, same VRID, a higher priority. */
 const rogueAddress = `${subnet}.60`;
+/** The flooding stranger (scenario i): adverts every 0.3 s. */
+const flooderAddress = `${subnet}.61`;
 
 // The compiled helpers next to this compiled test: test:ha builds into its own build-ha/, so an
 // `npm run build` beside it (which rewrites build/ file by file) cannot hand it a half-written file.
@@ -108,7 +110,7 @@ describe("HA endpoint failover (network namespaces; run as root)", { timeout: 18
     const holderSamples: { at: number; holder: string | null }[] = [];
     const scenarios: ScenarioResult[] = [];
     /** Every scenario the test runs, in order (a run where one did not pass is not recorded). */
-    const scenarioLetters = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    const scenarioLetters = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
     const passedScenarios = new Set<string>();
     /** A scenario's test ("e. ..."): marked passed once its body and assertions complete. */
     function scenarioTest(title: string, body: () => Promise<void>): void {
@@ -485,32 +487,54 @@ describe("HA endpoint failover (network namespaces; run as root)", { timeout: 18
         assert.deepEqual(namespacesHoldingVip().length, 1, `VIP held by ${namespacesHoldingVip().join(", ")}`);
     });
 
-    scenarioTest("h. a stranger on the LAN advertises the VRID with a higher priority: the VIP stays (check_unicast_src)", async () => {
-        // Same VRID, VIP and even the PASS password, priority 254, unicast to every control plane.
-        // Its own copy of the VIP sits on an interface off the bridge, so it never answers ARP for it: what
-        // is tested is whether the control planes yield to its adverts (without check_unicast_src
-        // the holder drops to BACKUP and nobody serves the VIP).
-        const holder = await holderNow();
-        const dir = path.join(workDir, "rogue");
+    /**
+     * A keepalived that is not a control plane: same VRID and VIP (and even the PASS password),
+     * priority 254, unicast to every control plane, its own copy of the VIP on an interface off
+     * the bridge so it never answers ARP for it. `adapt` turns the control planes' config into the
+     * stranger's. What is tested is whether the control planes yield to its adverts.
+     */
+    async function startStranger(name: string, address: string, adapt: (config: string) => string): Promise<ControlPlane> {
+        const dir = path.join(workDir, name);
         fs.mkdirSync(dir, { mode: 0o700 });
-        lab.addHost("rogue", interfaceName, rogueAddress, prefixLength);
+        lab.addHost(name, interfaceName, address, prefixLength);
         // A veth pair that leads nowhere (no dummy module needed).
-        lab.ip(lab.namespaceOf("rogue"), ["link", "add", "hide0", "type", "veth", "peer", "name", "hide1"]);
-        lab.ip(lab.namespaceOf("rogue"), ["link", "set", "hide1", "up"]);
-        lab.ip(lab.namespaceOf("rogue"), ["link", "set", "hide0", "up"]);
-        const rogueConfig = renderKeepalivedConfig({
-            self: { name: "rogue", address: rogueAddress }, peers: controlPlanes.map((cp) => cp.peer), interfaceName, vip,
+        lab.ip(lab.namespaceOf(name), ["link", "add", "hide0", "type", "veth", "peer", "name", "hide1"]);
+        lab.ip(lab.namespaceOf(name), ["link", "set", "hide1", "up"]);
+        lab.ip(lab.namespaceOf(name), ["link", "set", "hide0", "up"]);
+        const config = adapt(renderKeepalivedConfig({
+            self: { name, address }, peers: controlPlanes.map((cp) => cp.peer), interfaceName, vip,
             vipPrefixLength: prefixLength, virtualRouterId, priority: 254, authPassword, apiPort, checkScriptPath: path.join(dir, "ok.sh"),
-        }).replace(/^\s*nopreempt\n/m, "").replace(/check_unicast_src\n/, "").replace(`dev ${interfaceName}\n`, "dev hide0\n");
+        }).replace(/^\s*nopreempt\n/m, "").replace(`dev ${interfaceName}\n`, "dev hide0\n"));
         fs.writeFileSync(path.join(dir, "ok.sh"), "#!/bin/sh\nexit 0\n", { mode: 0o700 });
-        fs.writeFileSync(path.join(dir, "keepalived.conf"), rogueConfig, { mode: 0o600 });
-        const rogue = { index: 9, host: "rogue", peer: { name: "rogue", address: rogueAddress }, mac: "", dir } as ControlPlane;
-        const result = await runScenario("h", "rogue-advert", 8_000, async () => startKeepalived(rogue));
-        const rogueLog = readLog(path.join(dir, "keepalived.log"));
-        await crashKeepalived(rogue);
-        assert.match(rogueLog, /Entering MASTER STATE/, `h: the rogue keepalived never advertised as MASTER:\n${rogueLog.split("\n").slice(-30).join("\n")}`);
-        assert.equal(result.vipMoves, 0, `h: the VIP moved ${result.vipMoves} times`);
-        assert.equal(result.failed, 0, `h: ${result.failed} requests failed`);
-        assert.deepEqual(namespacesHoldingVip(), [holder.host], "h: the VIP left its holder");
+        fs.writeFileSync(path.join(dir, "keepalived.conf"), config, { mode: 0o600 });
+        return { index: 9, host: name, peer: { name, address }, mac: "", dir } as ControlPlane;
+    }
+
+    /** Runs a stranger through a scenario window and checks that nothing moved. */
+    async function assertStrangerIgnored(letter: string, name: string, stranger: ControlPlane): Promise<void> {
+        const holder = await holderNow();
+        const result = await runScenario(letter, name, 8_000, async () => startKeepalived(stranger));
+        const strangerLog = readLog(path.join(stranger.dir, "keepalived.log"));
+        await crashKeepalived(stranger);
+        assert.match(strangerLog, /Entering MASTER STATE/, `${letter}: the stranger never advertised as MASTER:\n${strangerLog.split("\n").slice(-30).join("\n")}`);
+        assert.equal(result.vipMoves, 0, `${letter}: the VIP moved ${result.vipMoves} times`);
+        assert.equal(result.failed, 0, `${letter}: ${result.failed} requests failed`);
+        assert.deepEqual(namespacesHoldingVip(), [holder.host], `${letter}: the VIP left its holder`);
+    }
+
+    scenarioTest("h. a stranger on the LAN advertises the VRID with a higher priority: the VIP stays (check_unicast_src)", async () => {
+        // Without check_unicast_src the holder drops to BACKUP and nobody serves the VIP.
+        const stranger = await startStranger("rogue", rogueAddress, (config) => config.replace(/check_unicast_src\n/, ""));
+        await assertStrangerIgnored("h", "rogue-advert", stranger);
+    });
+
+    scenarioTest("i. a stranger floods the VRID every 0.3 s: the holder keeps advertising, the VIP stays (lower_prio_no_advert)", async () => {
+        // VRRPv3 (no authentication there) at 0.3 s: every packet the holder reads, rejected or not,
+        // would re-arm its own advert timer without lower_prio_no_advert, so it would never advertise,
+        // the backups would time out and take the VIP.
+        const stranger = await startStranger("flooder", flooderAddress, (config) => config
+            .replace(/^\s*authentication \{[^}]*\}\n/m, "")
+            .replace(/^(\s*)advert_int 1$/m, "$1version 3\n$1advert_int 0.3"));
+        await assertStrangerIgnored("i", "advert-flood", stranger);
     });
 });

@@ -247,6 +247,8 @@ test("keepalived.conf gives up the VIP when haproxy stops listening", () => {
     assert.match(config, /^\s+interval 1\n\s+timeout 2\n\s+fall 1\n\s+rise 2$/m);
     // Adverts only from the listed peers (issue 15).
     assert.match(config, /^\s+check_unicast_src$/m);
+    // A master keeps its own advert pace, whatever a stranger sends (HA test, scenario i).
+    assert.match(config, /^\s+lower_prio_no_advert$/m);
     assert.match(config, /track_script \{\n\s+check_haproxy\n\s+\}/);
     assert.match(config, /^\s+enable_script_security$/m);
     assert.match(config, /^\s+script_user root$/m);
