@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as https from "https";
-import type { AddressInfo } from "net";
+import type { AddressInfo, Socket } from "net";
 
 /** Options of {@link startFakeApiServer}. */
 export interface FakeApiServerOptions {
@@ -77,6 +77,15 @@ export async function startFakeApiServer(opts: FakeApiServerOptions): Promise<Fa
         },
     );
 
+    // Every TCP connection, also one still in its TLS handshake: closeAllConnections() only knows
+    // the HTTP ones, and a handshake left half-done (a health check cut off by a stop) would hold
+    // close() open until tls.Server's handshakeTimeout (120 s). That stalled scenario f once.
+    const sockets = new Set<Socket>();
+    server.on("connection", (socket: Socket) => {
+        sockets.add(socket);
+        socket.once("close", () => sockets.delete(socket));
+    });
+
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(opts.port, opts.host, () => {
@@ -99,8 +108,8 @@ export async function startFakeApiServer(opts: FakeApiServerOptions): Promise<Fa
         close() {
             return new Promise<void>((resolve) => {
                 server.close(() => resolve());
-                // Keep-alive clients would otherwise hold close() open.
-                server.closeAllConnections();
+                // Keep-alive clients and half-done handshakes would otherwise hold close() open.
+                for (const socket of sockets) socket.destroy();
             });
         },
     };

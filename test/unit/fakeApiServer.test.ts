@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { createTestPki, TestPki } from "../helpers/testPki";
@@ -94,3 +95,19 @@ async function waitForStatus(url: string, status: number): Promise<void> {
     }
     assert.fail(`${url} answered ${last}, expected ${status}`);
 }
+
+test("close() returns at once even with a connection still in its TLS handshake", { timeout: 10_000 }, async () => {
+    const server = await startFakeApiServer({
+        host: "127.0.0.1", port: 0, certPath: pki.serverCertPath, keyPath: pki.serverKeyPath,
+    });
+    // A bare TCP connection that never sends a ClientHello: without the socket tracking,
+    // close() waited for tls.Server's 120 s handshake timeout (scenario f of the HA test once
+    // took 103 s this way).
+    const silent = net.connect(server.port, "127.0.0.1");
+    await new Promise<void>((resolve) => silent.once("connect", () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await server.close();
+    assert.ok(Date.now() - started < 2_000, `close() took ${Date.now() - started} ms`);
+    silent.destroy();
+});
