@@ -10,6 +10,9 @@
 #   RUNS_WORKLOADS      true | false: the node runs pods, so it mounts NFS volumes (default:
 #                       true on workers; the program sets it on schedulable control planes)
 #   KUBERNETES_VERSION  patch version to install and hold, e.g. 1.33.4           (required)
+#   KUBERNETES_APT_KEY_FINGERPRINTS  space-separated fingerprints the pkgs.k8s.io signing key may
+#                       have (default: the one pinned below; set it only when pkgs.k8s.io announces
+#                       a new key and this program has not caught up)
 #   APT_LOCK_WAIT_SECONDS   how long apt use waits for first boot and apt's locks (default 900)
 #   APT_RETRY_SECONDS       pause between two tries while apt's locks are held   (default 5)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
@@ -30,6 +33,11 @@ readonly CONTAINERD_CONFIG=/etc/containerd/config.toml
 readonly CONTAINERD_CONFIG_MARKER="# Managed by k8s-vsphere-lab node-prepare.sh: containerd's default config, SystemdCgroup = true, kubeadm's sandbox image."
 readonly KUBERNETES_KEYRING=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
 readonly KUBERNETES_APT_LIST=/etc/apt/sources.list.d/kubernetes.list
+# The pkgs.k8s.io signing key ("isv:kubernetes OBS Project", rsa2048 from 2022-08-25), the same key for
+# every minor's repository; its expiry is extended now and then (it lapsed on 2024-11-02 until
+# re-signed: kubernetes/kubernetes#128609, kubernetes/release#3818), so it is fetched on every
+# run, checked against this fingerprint and the keyring refreshed when it changed.
+readonly KUBERNETES_APT_KEY_PINNED_FINGERPRINT=DE15B14486CD377B9E876E1A234654DA9A296436
 readonly FLANNEL_UDEV_RULE=/etc/udev/rules.d/90-flannel-vxlan-tx-checksum-off.rules
 
 # --- containerd config.toml editing (pure functions on files: tested against sample configs) ---
@@ -209,17 +217,49 @@ hold_runtime_packages() {
     log "containerd and runc held: unattended-upgrades leaves them alone"
 }
 
+# verify_signing_key ARMORED_KEY FINGERPRINTS OUT: writes ARMORED_KEY's binary keyring to OUT when its
+# primary key's fingerprint is one of FINGERPRINTS (space-separated); fails naming both otherwise.
+verify_signing_key() {
+    local armored="$1" accepted="$2" out="$3" gnupg_home fingerprint
+    gnupg_home="$(mktemp -d)"
+    fingerprint="$(GNUPGHOME="$gnupg_home" gpg --batch --show-keys --with-colons "$armored" 2>/dev/null |
+        awk -F: '$1 == "fpr" { print $10; exit }')" || true
+    if [ -z "$fingerprint" ]; then
+        rm -rf "$gnupg_home"
+        fail "the downloaded pkgs.k8s.io signing key is not an OpenPGP key"
+    fi
+    case " ${accepted} " in
+        *" ${fingerprint} "*) ;;
+        *)
+            rm -rf "$gnupg_home"
+            fail "the pkgs.k8s.io signing key has fingerprint ${fingerprint}, expected ${accepted}: refusing to trust it (if pkgs.k8s.io announced a new key, set KUBERNETES_APT_KEY_FINGERPRINTS)"
+            ;;
+    esac
+    GNUPGHOME="$gnupg_home" gpg --batch --yes --dearmor -o "$out" "$armored"
+    rm -rf "$gnupg_home"
+}
+
 add_kubernetes_repository() {
     local minor="${KUBERNETES_VERSION%.*}"
     local url="https://pkgs.k8s.io/core:/stable:/v${minor}/deb/"
-    if [ ! -s "$KUBERNETES_KEYRING" ]; then
-        log "fetching the pkgs.k8s.io signing key"
-        local key
-        key="$(mktemp)"
-        curl -fsSL --retry 5 "${url}Release.key" | gpg --dearmor --batch --yes -o "$key"
-        install -D -m 0644 "$key" "$KUBERNETES_KEYRING"
-        rm -f "$key"
+    local accepted="${KUBERNETES_APT_KEY_FINGERPRINTS:-$KUBERNETES_APT_KEY_PINNED_FINGERPRINT}"
+    local armored keyring
+    armored="$(mktemp)"
+    keyring="$(mktemp)"
+    if curl -fsSL --retry 5 -o "$armored" "${url}Release.key"; then
+        verify_signing_key "$armored" "$accepted" "$keyring"
+        if write_if_changed "$KUBERNETES_KEYRING" 0644 <"$keyring"; then
+            log "pkgs.k8s.io signing key ${accepted} verified and installed"
+        else
+            log "pkgs.k8s.io signing key verified, unchanged"
+        fi
+    elif [ -s "$KUBERNETES_KEYRING" ]; then
+        log "pkgs.k8s.io signing key could not be refreshed; keeping the installed one"
+    else
+        rm -f "$armored" "$keyring"
+        fail "could not download ${url}Release.key (no signing key installed yet)"
     fi
+    rm -f "$armored" "$keyring"
     if echo "deb [signed-by=${KUBERNETES_KEYRING}] ${url} /" | write_if_changed "$KUBERNETES_APT_LIST" 0644; then
         log "apt repository pkgs.k8s.io v${minor} added"
     else

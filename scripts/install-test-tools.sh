@@ -2,7 +2,7 @@
 # Installs the real tools the tests run (Debian packages): haproxy and keepalived check the rendered
 # configs and run the failover test, shellcheck checks every script, iproute2 builds the test
 # namespaces, openssl makes the test CA, cloud-init and netplan read every node's first-boot files,
-# etcd-server and etcd-client run the real etcd snapshot test,
+# etcd-server and etcd-client run the real etcd snapshot test, gpg checks the apt signing-key pinning,
 # apt (always present) runs the apt lock test. Installs only what is missing; fails with the fix if it can't.
 set -euo pipefail
 
@@ -16,6 +16,7 @@ declare -A tool_package=(
     [netplan]=netplan.io
     [etcd]=etcd-server
     [etcdctl]=etcd-client
+    [gpg]=gpg
 )
 
 missing=()

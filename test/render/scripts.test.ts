@@ -460,3 +460,56 @@ test("redact_secrets hides bootstrap tokens and certificate keys in every script
         assert.match(result.stdout, /Starting the kubelet/, script);
     }
 });
+
+// ---------------------------------------------------------------------------------------------
+// node-prepare.sh: the pkgs.k8s.io signing key is trusted only with the pinned fingerprint
+// ---------------------------------------------------------------------------------------------
+
+/** A throwaway OpenPGP signing key, armored as pkgs.k8s.io serves Release.key, and its fingerprint. */
+function throwawaySigningKey(dir: string): { armoredFile: string; fingerprint: string } {
+    requireTool("gpg");
+    const gnupgHome = fs.mkdtempSync(path.join(dir, "gnupg-"));
+    const env = { ...process.env, GNUPGHOME: gnupgHome };
+    const gpg = (args: string[]) => spawnSync("gpg", ["--batch", ...args], { encoding: "utf8", env, timeout: 60_000 });
+    const made = gpg(["--passphrase", "", "--quick-gen-key", "test <t@example.invalid>", "ed25519", "sign", "never"]);
+    assert.equal(made.status, 0, made.stderr);
+    const listed = gpg(["--with-colons", "--list-keys"]);
+    const fingerprint = listed.stdout.split("\n").find((line) => line.startsWith("fpr:"))?.split(":")[9];
+    assert.ok(fingerprint, listed.stdout);
+    const armoredFile = path.join(dir, "Release.key");
+    const exported = gpg(["--armor", "--export", "-o", armoredFile]);
+    assert.equal(exported.status, 0, exported.stderr);
+    return { armoredFile, fingerprint };
+}
+
+test("node-prepare.sh writes the pkgs.k8s.io keyring only for a key with an accepted fingerprint", () => {
+    const dir = tempDir();
+    const { armoredFile, fingerprint } = throwawaySigningKey(dir);
+    const keyring = path.join(dir, "keyring.gpg");
+
+    const accepted = runScriptFunction("node-prepare.sh", "verify_signing_key", [armoredFile, `0000 ${fingerprint}`, keyring]);
+    assert.equal(accepted.status, 0, accepted.stderr);
+    const listed = spawnSync("gpg", ["--batch", "--show-keys", "--with-colons", keyring], { encoding: "utf8" });
+    assert.match(listed.stdout, new RegExp(`^fpr:+${fingerprint}:`, "m"), "the keyring holds the verified key (binary, as apt's signed-by reads it)");
+
+    const other = path.join(dir, "other.gpg");
+    const rejected = runScriptFunction("node-prepare.sh", "verify_signing_key", [armoredFile, "DE15B14486CD377B9E876E1A234654DA9A296436", other]);
+    assert.notEqual(rejected.status, 0);
+    assert.match(rejected.stderr, new RegExp(`fingerprint ${fingerprint}, expected DE15B14486CD377B9E876E1A234654DA9A296436`));
+    assert.match(rejected.stderr, /KUBERNETES_APT_KEY_FINGERPRINTS/);
+    assert.equal(fs.existsSync(other), false, "no keyring for a key nobody pinned");
+
+    const notAKey = path.join(dir, "error.html");
+    fs.writeFileSync(notAKey, "<html>503 Service Unavailable</html>\n");
+    const garbage = runScriptFunction("node-prepare.sh", "verify_signing_key", [notAKey, fingerprint, other]);
+    assert.notEqual(garbage.status, 0);
+    assert.match(garbage.stderr, /not an OpenPGP key/);
+    assert.equal(fs.existsSync(other), false);
+});
+
+test("node-prepare.sh pins the pkgs.k8s.io key it verifies by default", () => {
+    const text = scriptText("node-prepare.sh");
+    assert.match(text, /^readonly KUBERNETES_APT_KEY_PINNED_FINGERPRINT=DE15B14486CD377B9E876E1A234654DA9A296436$/m);
+    assert.match(text, /accepted="\$\{KUBERNETES_APT_KEY_FINGERPRINTS:-\$KUBERNETES_APT_KEY_PINNED_FINGERPRINT\}"/);
+    assert.doesNotMatch(codeLines(text).join("\n"), /Release\.key"? \| gpg --dearmor/, "no unverified key piped into the keyring");
+});
