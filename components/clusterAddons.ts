@@ -39,19 +39,24 @@ export interface ClusterAddonsArgs {
     readonly kubeconfig: pulumi.Input<string>;
     /** The gate: the API answers through the VIP (an ApiServerReady resource). */
     readonly apiReady: pulumi.Resource;
-    /** Every node's join step (control planes and workers); everything but the CNI waits for them. */
-    readonly nodesJoined: readonly pulumi.Resource[];
+    /**
+     * The steps after which the nodes the add-ons' pods run on are in the cluster: node 0's init
+     * and every worker's join (issue 14: not the other control planes' joins, see lab.ts).
+     * Everything but the CNI waits for them.
+     */
+    readonly workersJoined: readonly pulumi.Resource[];
     /** Node 0's init (issue 11): in-cluster objects are deletedWith it, so `pulumi destroy` skips them. */
     readonly cluster?: pulumi.Resource;
-    /** Issue 13: each node's step turning on CA-signed kubelet serving certificates; metrics-server waits for them. */
+    /** Issue 13: the steps turning on CA-signed kubelet serving certificates on the nodes of `workersJoined`; metrics-server waits for them. */
     readonly kubeletServing?: readonly pulumi.Resource[];
 }
 
 /**
  * The cluster's add-ons, installed through one Kubernetes provider built from the admin
  * kubeconfig: the CNI right after the API answers, then (once every worker has joined) MetalLB
- * with its address pool, the ingress controller(s) and the NFS StorageClass. Each one can be
- * turned off in config.
+ * with its address pool, the ingress controller(s) and the NFS StorageClass. The ingress
+ * controller waits for MetalLB's pool (its Service needs an address), the NFS chart for nothing
+ * but the gate: the two install side by side. Each one can be turned off in config.
  */
 export class ClusterAddons extends pulumi.ComponentResource {
     /** The provider every add-on is applied with. */
@@ -102,7 +107,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
         }
 
         // Everything else: after the API, every worker join and the CNI (its pods need a network).
-        const addonGate = [args.apiReady, ...args.nodesJoined, cni];
+        // Not after the other control planes' joins (issue 14, see lab.ts): nothing here needs them.
+        const addonGate = [args.apiReady, ...args.workersJoined, cni];
 
         // --- MetalLB
         let loadBalancerReady: pulumi.Resource[] = [];

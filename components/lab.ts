@@ -31,7 +31,8 @@ const apiReadyTimeoutSeconds = 600;
 /**
  * The whole lab as one dependency graph: VMs -> HA endpoint (keepalived + haproxy on every
  * control plane) -> kubeadm init on node 0 -> control-plane joins one after another, worker joins
- * in parallel -> ApiServerReady (the API answers through the VIP) -> cluster add-ons.
+ * in parallel; ApiServerReady (the API answers through the VIP after init) -> the CNI, and with
+ * the worker joins -> the other cluster add-ons (they do not wait for the control-plane joins).
  */
 export class KubernetesLab extends pulumi.ComponentResource {
     /** Every node's VM, control planes first, keyed by node name. */
@@ -177,8 +178,21 @@ export class KubernetesLab extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [first.joined] },
         );
-        // Add-ons wait for every join: a chart is not installed while an etcd member is joining.
         this.nodesJoined = [...controlPlaneJoins, ...workers.map((worker) => worker.joined)];
+        // Issue 14: add-ons wait for node 0 and the workers (where their pods run), not for the
+        // other control planes' joins. Nothing in them needs a second control plane, and a
+        // control-plane join does not take the API away from them:
+        // - kubeadm adds the joining etcd member as a non-voting learner and promotes it only once
+        //   it has caught up (feature gate EtcdLearnerMode: beta and on by default since 1.29, GA
+        //   and locked on since 1.32, kubernetes/kubernetes#120228 and #126374, CHANGELOG-1.29 and
+        //   -1.32), so node 0's etcd keeps its quorum while the member joins; this program sets no
+        //   kubeadm feature gates and config.ts accepts 1.31 or newer only, so that holds for every
+        //   version it deploys (the lab pins 1.34);
+        // - haproxy sends API traffic to a control plane only after its /readyz has answered 200
+        //   twice (manifests/haproxy.cfg: httpchk GET /readyz, rise 2), so a joining node's
+        //   apiserver gets no request before it is ready.
+        // The CNI needs nothing but the API; see ClusterAddons for what waits for what.
+        const podNodesJoined = [first.joined, ...workers.map((worker) => worker.joined)];
         // Issue 13: with metricsServer on, every kubelet asks the cluster CA for its serving
         // certificate, also on a node that joined a cluster built without that setting.
         const joins: [string, pulumi.Resource][] = [
@@ -186,14 +200,20 @@ export class KubernetesLab extends pulumi.ComponentResource {
             ...otherControlPlanes.map((node, index): [string, pulumi.Resource] => [node.name, controlPlaneJoins[index]]),
             ...cfg.workers.map((node, index): [string, pulumi.Resource] => [node.name, workers[index].joined]),
         ];
-        const kubeletServing = cfg.addons.metricsServer
-            ? joins.map(([nodeName, joined]) =>
-                  runScript(`${nodeName}-kubelet-serving-certs`, { node: connections.get(nodeName)!, script: "kubelet-serving-certs.sh" }, { parent: this, dependsOn: [joined] }),
-              )
-            : [];
+        const kubeletServing = new Map(
+            (cfg.addons.metricsServer ? joins : []).map(([nodeName, joined]) => [
+                nodeName,
+                runScript(`${nodeName}-kubelet-serving-certs`, { node: connections.get(nodeName)!, script: "kubelet-serving-certs.sh" }, { parent: this, dependsOn: [joined] }),
+            ]),
+        );
+        // Issue 14: metrics-server waits for these steps on node 0 and the workers only. It is ready
+        // once it holds metrics of any one node (kubernetes-sigs/metrics-server pkg/storage/storage.go,
+        // Ready(): len(nodes.prev) != 0 || len(pods.prev) != 0), and a later control plane's kubelet
+        // is scraped as soon as its CSR is approved, with no change to metrics-server.
+        const podNodeKubeletServing = [firstNode, ...cfg.workers].flatMap((node) => kubeletServing.get(node.name) ?? []);
         this.addons = new ClusterAddons(
             `${name}-addons`,
-            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, nodesJoined: this.nodesJoined, cluster: first.joined, kubeletServing },
+            { config: cfg.addons, kubeconfig: this.kubeconfig, apiReady: this.apiReady, workersJoined: podNodesJoined, cluster: first.joined, kubeletServing: podNodeKubeletServing },
             { parent: this },
         );
         this.registerOutputs({

@@ -32,12 +32,12 @@ async function evaluate(changes: Record<string, unknown> = {}): Promise<Evaluati
     recorder.clear();
     const config = parseLabConfig(mapConfigSource(labConfigWith(changes)));
     const apiReady = new random.RandomId("api-server-ready", { byteLength: 4 });
-    const nodesJoined = workerNames.map((name) => new random.RandomId(name, { byteLength: 4 }));
+    const workersJoined = workerNames.map((name) => new random.RandomId(name, { byteLength: 4 }));
     const addons = new ClusterAddons("addons", {
         config: config.addons,
         kubeconfig: pulumi.secret(mockKubeconfig),
         apiReady,
-        nodesJoined,
+        workersJoined,
     });
     await settled();
     const resources = [...recorder.resources];
