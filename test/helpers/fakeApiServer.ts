@@ -28,8 +28,13 @@ export interface FakeApiServer {
     setReady(ready: boolean): void;
     /** Number of HTTP requests answered so far (any path). */
     readonly requestCount: number;
-    /** Stops listening and drops open connections. */
-    close(): Promise<void>;
+    /**
+     * Stops like kube-apiserver (Go's http.Server.Shutdown): no new connections, idle ones
+     * closed, requests in progress answered; a connection that has not sent its request yet
+     * (also one in its TLS handshake) gets `graceMs` (default 5000, Go's rule for new
+     * connections) to send it, then is dropped.
+     */
+    close(graceMs?: number): Promise<void>;
 }
 
 /** `/version` body in kube-apiserver's shape, derived from a gitVersion like v1.33.4. */
@@ -57,11 +62,13 @@ export async function startFakeApiServer(opts: FakeApiServerOptions): Promise<Fa
     const gitVersion = opts.gitVersion ?? "v1.33.4";
     let ready = opts.ready ?? true;
     let requestCount = 0;
+    let closing = false;
 
     const server = https.createServer(
         { cert: fs.readFileSync(opts.certPath), key: fs.readFileSync(opts.keyPath) },
         (request, response) => {
             requestCount++;
+            if (closing) response.setHeader("Connection", "close");
             const pathname = new URL(request.url ?? "/", "https://fake-apiserver").pathname;
             if (pathname === "/readyz" || pathname === "/healthz" || pathname === "/livez") {
                 const body = ready ? "ok" : `[-]etcd failed: reason withheld\n${pathname.slice(1)} check failed`;
@@ -79,7 +86,8 @@ export async function startFakeApiServer(opts: FakeApiServerOptions): Promise<Fa
 
     // Every TCP connection, also one still in its TLS handshake: closeAllConnections() only knows
     // the HTTP ones, and a handshake left half-done (a health check cut off by a stop) would hold
-    // close() open until tls.Server's handshakeTimeout (120 s). That stalled scenario f once.
+    // close() open until tls.Server's handshakeTimeout (120 s). That stalled scenario f once; so
+    // close() drops whatever is left after its grace period.
     const sockets = new Set<Socket>();
     server.on("connection", (socket: Socket) => {
         sockets.add(socket);
@@ -105,11 +113,20 @@ export async function startFakeApiServer(opts: FakeApiServerOptions): Promise<Fa
         get requestCount() {
             return requestCount;
         },
-        close() {
+        close(graceMs = 5_000) {
+            closing = true;
             return new Promise<void>((resolve) => {
-                server.close(() => resolve());
-                // Keep-alive clients and half-done handshakes would otherwise hold close() open.
-                for (const socket of sockets) socket.destroy();
+                const dropTheRest = setTimeout(() => {
+                    for (const socket of sockets) socket.destroy();
+                }, graceMs);
+                server.close(() => {
+                    clearTimeout(dropTheRest);
+                    resolve();
+                });
+                // Idle keep-alive connections go now; a request in progress is answered first
+                // (its response says Connection: close). Dropping those too reset a request in
+                // flight through haproxy when two apiservers stopped (scenario f, HA loop run 1).
+                server.closeIdleConnections();
             });
         },
     };
