@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as YAML from "yaml";
 import { AddonsConfig } from "./config";
+import { PodSecurityLevel } from "./render/apiServerHardening";
 import {
     addonCharts,
     addonNamespaces,
@@ -27,7 +28,8 @@ import {
     metricsServerValues,
     nfsProvisionerValues,
     nfsStorageClassName,
-    privilegedPodSecurityLabels,
+    addonPodSecurity,
+    podSecurityLabels,
     traefikValues,
 } from "./render/addonValues";
 
@@ -90,18 +92,19 @@ export class ClusterAddons extends pulumi.ComponentResource {
             dependsOn,
             deletedWith: args.cluster,
         });
-        const namespace = (role: string, namespaceName: string, dependsOn: pulumi.Resource[], labels?: Record<string, string>) =>
-            new k8s.core.v1.Namespace(`${name}-${role}-namespace`, { metadata: { name: namespaceName, labels } }, inCluster(dependsOn));
+        // Each namespace carries its Pod Security level (issue 15): the add-ons run whatever podSecurityStandard says.
+        const namespace = (role: string, namespaceName: string, dependsOn: pulumi.Resource[], level: PodSecurityLevel) =>
+            new k8s.core.v1.Namespace(`${name}-${role}-namespace`, { metadata: { name: namespaceName, labels: podSecurityLabels(level) } }, inCluster(dependsOn));
 
         // --- CNI: right after the API answers. Nodes stay NotReady and nothing else can start
         // pods until it runs, so it must not wait for the workers (they join without it).
         const cniGate = [args.apiReady];
         let cni: pulumi.Resource;
         if (cfg.cni === "flannel") {
-            const ns = namespace("flannel", addonNamespaces.flannel, cniGate, { ...privilegedPodSecurityLabels });
+            const ns = namespace("flannel", addonNamespaces.flannel, cniGate, addonPodSecurity.flannel);
             cni = chart(`${name}-flannel`, addonCharts.flannel, addonNamespaces.flannel, flannelValues(cfg), inCluster([...cniGate, ns]));
         } else {
-            const ns = namespace("calico", addonNamespaces.tigeraOperator, cniGate);
+            const ns = namespace("calico", addonNamespaces.tigeraOperator, cniGate, addonPodSecurity.tigeraOperator);
             // A Release: the operator creates calico-node itself; the chart's CRDs and Installation go in with Helm.
             cni = release(`${name}-calico`, "calico", addonCharts.tigeraOperator, addonNamespaces.tigeraOperator, calicoValues(cfg), inCluster([...cniGate, ns]));
         }
@@ -113,7 +116,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         // --- MetalLB
         let loadBalancerReady: pulumi.Resource[] = [];
         if (cfg.metallb.enabled) {
-            const ns = namespace("metallb", addonNamespaces.metallb, addonGate, { ...privilegedPodSecurityLabels });
+            const ns = namespace("metallb", addonNamespaces.metallb, addonGate, addonPodSecurity.metallb);
             // helm.v4.Chart, not a Release: it applies every object itself and awaits each one,
             // including the controller Deployment that serves the validating webhook and the
             // webhook Service's endpoints; depending on the Chart (a remote component) waits for
@@ -132,7 +135,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         const ingressReleases: pulumi.Resource[] = [];
         const ingress = cfg.ingress.controller === "none" ? undefined : ingressControllers[cfg.ingress.controller];
         if (ingress) {
-            const ns = namespace(ingress.release, ingress.namespace, addonGate);
+            const ns = namespace(ingress.release, ingress.namespace, addonGate, addonPodSecurity.ingress);
             const roles: IngressRole[] = [{ internal: false }, ...(cfg.ingress.internal.enabled ? [{ internal: true }] : [])];
             for (const role of roles) {
                 const releaseName = role.internal ? `${ingress.release}-internal` : ingress.release;
@@ -145,7 +148,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         // --- NFS storage
         const storageReady: pulumi.Resource[] = [];
         if (cfg.nfs.enabled) {
-            const ns = namespace("nfs", addonNamespaces.nfsProvisioner, addonGate);
+            const ns = namespace("nfs", addonNamespaces.nfsProvisioner, addonGate, addonPodSecurity.nfsProvisioner);
             storageReady.push(chart(`${name}-nfs`, addonCharts.nfsProvisioner, addonNamespaces.nfsProvisioner, nfsProvisionerValues(cfg), inCluster([...addonGate, ns])));
         }
 
@@ -172,7 +175,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         if (cfg.monitoring.enabled) {
             const password = new random.RandomPassword(`${name}-grafana-admin-password`, { length: 24, special: false }, { parent: this });
             grafanaAdminPassword = password.result;
-            const ns = namespace("monitoring", addonNamespaces.monitoring, addonGate, { ...privilegedPodSecurityLabels });
+            const ns = namespace("monitoring", addonNamespaces.monitoring, addonGate, addonPodSecurity.monitoring);
             const adminSecret = new k8s.core.v1.Secret(
                 `${name}-grafana-admin`,
                 {
@@ -198,7 +201,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         // --- Issue 13 item 5: GitOps. Flux's CRDs come with its Release; the source and the
         // Kustomization are sent once it is ready. A private repository's credentials are a Secret.
         if (cfg.flux.enabled) {
-            const ns = namespace("flux", addonNamespaces.flux, addonGate);
+            const ns = namespace("flux", addonNamespaces.flux, addonGate, addonPodSecurity.flux);
             const flux = release(`${name}-flux`, "flux2", addonCharts.flux2, addonNamespaces.flux, flux2Values(), inCluster([...addonGate, ns]));
             const sourceGate: pulumi.Resource[] = [...addonGate, flux];
             const credentials = cfg.flux.credentials;

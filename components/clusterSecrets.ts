@@ -3,8 +3,8 @@ import * as random from "@pulumi/random";
 
 /**
  * The cluster's generated secrets, created once and kept in state (encrypted): the kubeadm
- * bootstrap token, the key that encrypts the control-plane certificates kubeadm uploads, and the
- * keepalived VRRP password. Generated, not configured, so no human ever has to handle them.
+ * bootstrap token, the key that encrypts the control-plane certificates kubeadm uploads, the
+ * keepalived VRRP password and the key that encrypts Secrets in etcd. Generated, not configured, so no human ever has to handle them.
  */
 export class ClusterSecrets extends pulumi.ComponentResource {
     /** Bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (secret). */
@@ -13,6 +13,8 @@ export class ClusterSecrets extends pulumi.ComponentResource {
     public readonly certificateKey: pulumi.Output<string>;
     /** keepalived `auth_pass`: 8 characters, the most VRRP's PASS scheme uses (secret). */
     public readonly keepalivedPassword: pulumi.Output<string>;
+    /** Issue 15: 32 random bytes, base64, for the apiserver's secretbox encryption at rest (secret). */
+    public readonly encryptionKey: pulumi.Output<string>;
 
     constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:ClusterSecrets", name, {}, opts);
@@ -36,10 +38,15 @@ export class ClusterSecrets extends pulumi.ComponentResource {
         );
         this.keepalivedPassword = pulumi.secret(keepalived.result);
 
+        // Never replaced (no input changes): a new key would leave every stored Secret unreadable.
+        const encryptionKey = new random.RandomBytes(`${name}-encryption-key`, { length: 32 }, { parent: this });
+        this.encryptionKey = pulumi.secret(encryptionKey.base64);
+
         this.registerOutputs({
             bootstrapToken: this.bootstrapToken,
             certificateKey: this.certificateKey,
             keepalivedPassword: this.keepalivedPassword,
+            encryptionKey: this.encryptionKey,
         });
     }
 }

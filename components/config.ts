@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigKey, configKeys, ConfigKeyName, fullKey, projectName, vsphereProviderKeys } from "./configSchema";
 import { formatIpv4, Ipv4Range, parseCidr, parseIpv4, parseIpv4Range, rangeContains, rangesOverlap, staticMacAddressBits } from "./network";
+import { ApiServerHardening, podSecurityLevels } from "./render/apiServerHardening";
 
 /** A node's role in the cluster. */
 export type NodeRole = "control-plane" | "worker";
@@ -65,6 +66,8 @@ export interface LabConfig {
         readonly podSubnet: string;
         readonly serviceSubnet: string;
         readonly controlPlaneSchedulable: boolean;
+        /** Issue 15: encryption at rest, audit log and the Pod Security default (set at kubeadm init). */
+        readonly hardening: ApiServerHardening;
     };
     readonly ssh: {
         readonly user: string;
@@ -91,7 +94,12 @@ export interface AddonsConfig {
     readonly cni: CniPlugin;
     readonly flannelBackend: FlannelBackend;
     readonly podSubnet: string;
-    readonly metallb: { readonly enabled: boolean; readonly addressPool: { readonly first: string; readonly last: string } };
+    readonly metallb: {
+        readonly enabled: boolean;
+        readonly addressPool: { readonly first: string; readonly last: string };
+        /** The pool's autoAssign: off = only Services asking for an address get one. */
+        readonly autoAssign: boolean;
+    };
     readonly ingress: {
         readonly controller: IngressController;
         readonly address?: string;
@@ -401,6 +409,13 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     }
     const sshPrivateKey = reader.secret("sshPrivateKey");
 
+    // --- issue 15: hardened control-plane defaults
+    const hardening: ApiServerHardening = {
+        encryptSecretsAtRest: bool("encryptSecretsAtRest"),
+        auditLog: bool("auditLog"),
+        podSecurityStandard: reader.oneOf("podSecurityStandard", podSecurityLevels),
+    };
+
     // --- add-ons
     const poolText = str("loadBalancerPool");
     const pool: Ipv4Range | undefined = poolText === "" ? undefined : parseIpv4Range(poolText);
@@ -424,6 +439,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     const ingressController = reader.oneOf("ingressController", ["ingress-nginx", "traefik", "none"] as const);
     const reclaimPolicy = reader.oneOf("nfsReclaimPolicy", ["Retain", "Delete"] as const);
     const metallbEnabled = bool("metallb");
+    const autoAssign = bool("loadBalancerAutoAssign");
     const fixedAddress = (key: ConfigKeyName): string | undefined => {
         const text = str(key);
         if (text === "") {
@@ -513,13 +529,14 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
             podSubnet: podSubnetText,
             serviceSubnet: serviceSubnetText,
             controlPlaneSchedulable,
+            hardening,
         },
         ssh: { user: sshUser, publicKey: sshPublicKey.trim(), privateKey: sshPrivateKey! },
         addons: {
             cni,
             flannelBackend,
             podSubnet: podSubnetText,
-            metallb: { enabled: metallbEnabled, addressPool: { first: formatIpv4(pool!.first), last: formatIpv4(pool!.last) } },
+            metallb: { enabled: metallbEnabled, addressPool: { first: formatIpv4(pool!.first), last: formatIpv4(pool!.last) }, autoAssign },
             ingress: {
                 controller: ingressController,
                 address: ingressAddress,

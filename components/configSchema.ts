@@ -97,6 +97,26 @@ export const configKeys = {
         description: "Remove the control planes' NoSchedule taint so they run workloads too (seed 003).",
     },
 
+    // --- issue 15: the control plane's hardened defaults, set at kubeadm init (a change on a running cluster is refused)
+    encryptSecretsAtRest: {
+        type: "boolean",
+        default: true,
+        description:
+            "Encrypt Secrets in etcd (secretbox, a generated 32-byte key kept as a Pulumi secret and staged root-only on the control planes). Set at kubeadm init: a change on a running cluster is refused.",
+    },
+    auditLog: {
+        type: "boolean",
+        default: true,
+        description:
+            "kube-apiserver audit log (metadata of every request, no bodies) in /var/log/kubernetes/audit/ on each control plane, rotated: 5 gzipped files of 100 MB, 7 days. Set at kubeadm init.",
+    },
+    podSecurityStandard: {
+        type: "string",
+        default: "baseline",
+        description:
+            "Pod Security level enforced in namespaces without their own label: privileged, baseline or restricted (kube-system is exempt; the add-ons' namespaces are labelled). Set at kubeadm init.",
+    },
+
     // --- SSH access used by every remote command
     sshUser: { type: "string", default: "svc_mgmt", description: "Admin user created by cloud-init, with passwordless sudo; every remote command runs as it." },
     sshPublicKey: { type: "string", description: "OpenSSH public key installed for sshUser (e.g. the content of ~/.ssh/id_ed25519.pub)." },
@@ -114,6 +134,12 @@ export const configKeys = {
     cni: { type: "string", default: "flannel", description: "Pod network: flannel or calico." },
     flannelBackend: { type: "string", default: "vxlan", description: "flannel backend: vxlan, or host-gw when all nodes share one L2 network." },
     metallb: { type: "boolean", default: true, description: "Install MetalLB (L2) for LoadBalancer Services." },
+    loadBalancerAutoAssign: {
+        type: "boolean",
+        default: true,
+        description:
+            "MetalLB gives any LoadBalancer Service an address from the pool. Off: only Services that ask for the pool (annotation metallb.io/address-pool: lab-pool, as the ingress controllers do) get one, so no stray Service appears on the LAN.",
+    },
     ingressController: {
         type: "string",
         default: "ingress-nginx",

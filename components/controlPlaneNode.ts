@@ -4,6 +4,7 @@ import { EtcdSnapshotConfig, NodeSpec } from "./config";
 import { installEtcdSnapshots } from "./etcdSnapshots";
 import { JoinCredentials, joinCluster, prepareNode } from "./nodeSteps";
 import { renderScript } from "./render/manifests";
+import { ApiServerHardening } from "./render/apiServerHardening";
 import { KubeadmAddonSettings, renderKubeadmInitConfig } from "./render/kubeadm";
 import { NodeConnection, runScript, stageFile } from "./remoteScript";
 
@@ -22,6 +23,15 @@ export interface ClusterInitArgs {
     readonly haEndpointReady: readonly pulumi.Resource[];
     /** Issue 13: kubelet serving certificates and metrics endpoints for the add-ons. */
     readonly addonSettings?: KubeadmAddonSettings;
+    /** Issue 15: encryption at rest, audit log, Pod Security default. */
+    readonly hardening: ApiServerHardening;
+}
+
+/** A file every control plane's apiserver reads (components/render/apiServerHardening.ts). */
+export interface ApiServerFile {
+    readonly fileName: string;
+    /** A secret when it holds one (the encryption key). */
+    readonly content: pulumi.Input<string>;
 }
 
 /** Arguments of a control-plane node: node 0 initialises the cluster, the others join it. */
@@ -38,6 +48,12 @@ export interface ControlPlaneNodeArgs {
     readonly after?: readonly pulumi.Resource[];
     /** etcd snapshot timer settings (issue 12): installed once the node is a member. */
     readonly etcdSnapshots: EtcdSnapshotConfig;
+    /**
+     * Issue 15: staged before this node's init or join. kubeadm writes the apiserver's static pod
+     * with these files mounted (a joining node takes the ClusterConfiguration from the cluster),
+     * and the pod does not start while one is missing.
+     */
+    readonly apiServerFiles: readonly ApiServerFile[];
 }
 
 /**
@@ -69,8 +85,16 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             this,
         );
 
+        const stagedApiServerFiles = args.apiServerFiles.map((file) =>
+            stageFile(`${name}-file-${file.fileName}`, { node: args.connection, fileName: file.fileName, content: file.content }, { parent: this }),
+        );
+
         if (args.join) {
-            this.joined = joinCluster(name, { prepared, join: args.join, controlPlane: { taint: args.taint }, after: args.after }, this);
+            this.joined = joinCluster(
+                name,
+                { prepared, join: args.join, controlPlane: { taint: args.taint }, after: args.after, staged: stagedApiServerFiles },
+                this,
+            );
             this.etcdSnapshots = this.installSnapshots(name, args);
             this.registerOutputs({});
             return;
@@ -91,6 +115,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
                 clusterName: init.clusterName,
                 controlPlaneTaint: args.taint,
                 addonSettings: init.addonSettings,
+                hardening: init.hardening,
             }),
         );
         // Stays on node 0 for the cluster's life: join-credentials-refresh.sh hands it to kubeadm to
@@ -108,7 +133,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         this.joined = runScript(
             `${name}-kubeadm-init`,
             { node: args.connection, script: "kubeadm-init.sh" },
-            { parent: this, dependsOn: [prepared.prepared, stagedInitConfig, ...init.haEndpointReady] },
+            { parent: this, dependsOn: [prepared.prepared, stagedInitConfig, ...stagedApiServerFiles, ...init.haEndpointReady] },
         );
         this.etcdSnapshots = this.installSnapshots(name, args);
 

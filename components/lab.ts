@@ -8,6 +8,7 @@ import { LabConfig, LabConfigError, NodeRole } from "./config";
 import { ControlPlaneNode } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
 import { NodeVm, templateProblems, VspherePlacement } from "./nodeVm";
+import { apiServerFiles } from "./render/apiServerHardening";
 import { kubeconfigForWorkstation } from "./render/kubeconfig";
 import { NodeConnection, runScript, sshConnection } from "./remoteScript";
 import { WorkerNode } from "./workerNode";
@@ -68,6 +69,9 @@ export class KubernetesLab extends pulumi.ComponentResource {
                 clusterName: cfg.kubernetes.clusterName,
                 cni: cfg.addons.cni,
                 kubernetesVersion: cfg.kubernetes.version,
+                encryptSecretsAtRest: cfg.kubernetes.hardening.encryptSecretsAtRest,
+                auditLog: cfg.kubernetes.hardening.auditLog,
+                podSecurityStandard: cfg.kubernetes.hardening.podSecurityStandard,
             },
             { parent: this },
         );
@@ -114,12 +118,19 @@ export class KubernetesLab extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // Issue 15: the same encryption config, audit policy and admission config on every control plane.
+        const hardening = cfg.kubernetes.hardening;
+        const controlPlaneFiles = apiServerFiles(hardening).map((file) => ({
+            fileName: file.fileName,
+            content: file.holdsEncryptionKey ? pulumi.secret(secrets.encryptionKey.apply((key) => file.render(key))) : file.render(""),
+        }));
         const controlPlaneArgs = (node: LabConfig["controlPlanes"][number]) => ({
             node,
             connection: connections.get(node.name)!,
             kubernetesVersion: cfg.kubernetes.version,
             taint: !cfg.kubernetes.controlPlaneSchedulable,
             etcdSnapshots: cfg.etcdSnapshots,
+            apiServerFiles: controlPlaneFiles,
         });
         const [firstNode, ...otherControlPlanes] = cfg.controlPlanes;
         const first = new ControlPlaneNode(
@@ -138,6 +149,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
                     haEndpointReady: [...haEndpoint.installed, identity],
                     // Issue 13: what metrics-server and monitoring need from the kubeadm config.
                     addonSettings: { kubeletServingCertificates: cfg.addons.metricsServer, metricsEndpoints: cfg.addons.monitoring.enabled },
+                    hardening,
                 },
             },
             { parent: this },

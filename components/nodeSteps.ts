@@ -68,6 +68,8 @@ export interface JoinClusterArgs {
     readonly controlPlane?: { readonly taint: boolean };
     /** Resources this join must wait for (the previous control plane's join: etcd joins must not race). */
     readonly after?: readonly pulumi.Resource[];
+    /** Files staged on the joining node that its join needs (a control plane's apiserver files). */
+    readonly staged?: readonly pulumi.Resource[];
 }
 
 /**
@@ -127,7 +129,7 @@ export function joinCluster(name: string, args: JoinClusterArgs, parent: pulumi.
     const joined = runScript(
         `${name}-kubeadm-join`,
         { node: prepared.connection, script: "kubeadm-join.sh", env: { JOIN_ROLE: role } },
-        { parent, dependsOn: [refresh, stagedConfig, forget, prepared.prepared, ...join.haEndpointReady, ...(args.after ?? [])] },
+        { parent, dependsOn: [refresh, stagedConfig, ...(args.staged ?? []), forget, prepared.prepared, ...join.haEndpointReady, ...(args.after ?? [])] },
     );
 
     // Deleted before the join: kubeadm reset on the node itself (a control plane leaves etcd).

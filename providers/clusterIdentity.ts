@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 // Like providers/apiServerReady.ts, the provider's methods are serialized into a separate
 // process: everything they use is plain data or a plain function declaration below.
 
-/** The values that identify a running cluster, one per config key (plain strings/numbers). */
+/** The values that identify a running cluster, one per config key (plain strings/numbers/booleans). */
 export interface ClusterIdentityInputs {
     /** `controlPlanes[0].name`: the node that ran `kubeadm init` (etcd member, CA holder). */
     firstControlPlaneName: string;
@@ -26,6 +26,15 @@ export interface ClusterIdentityInputs {
     cni: string;
     /** `kubernetesVersion`, e.g. 1.33.4: may move up by patches or one minor at a time. */
     kubernetesVersion: string;
+    /**
+     * Issue 15: apiserver settings of the ClusterConfiguration that point at staged files. Turning
+     * one off would delete a file the running apiservers mount (a static pod whose hostPath file is
+     * gone does not start again), and kubeadm would not remove the flag.
+     */
+    encryptSecretsAtRest: boolean;
+    auditLog: boolean;
+    /** `podSecurityStandard`: the AdmissionConfiguration's default level. */
+    podSecurityStandard: string;
 }
 
 /** The inputs' names, in the order they are reported. */
@@ -40,6 +49,9 @@ export const clusterIdentityKeys = [
     "clusterName",
     "cni",
     "kubernetesVersion",
+    "encryptSecretsAtRest",
+    "auditLog",
+    "podSecurityStandard",
 ] as const satisfies readonly (keyof ClusterIdentityInputs)[];
 
 /** How a changed identity value is judged: undefined when allowed, else the reason it is refused. */
@@ -60,6 +72,9 @@ export const clusterIdentityRules: Readonly<Record<keyof ClusterIdentityInputs, 
     clusterName: { configKey: "clusterName", rule: "immutable" },
     cni: { configKey: "cni", rule: "immutable" },
     kubernetesVersion: { configKey: "kubernetesVersion", rule: "kubernetesVersionSkew" },
+    encryptSecretsAtRest: { configKey: "encryptSecretsAtRest", rule: "immutable" },
+    auditLog: { configKey: "auditLog", rule: "immutable" },
+    podSecurityStandard: { configKey: "podSecurityStandard", rule: "immutable" },
 };
 
 /**

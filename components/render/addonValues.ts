@@ -6,6 +6,7 @@
 import * as YAML from "yaml";
 import { AddonsConfig } from "../config";
 import { readManifest } from "./manifests";
+import { PodSecurityLevel } from "./apiServerHardening";
 
 /** Where a chart comes from: its name in the repository, the pinned version, the repository URL. */
 export interface ChartSource {
@@ -49,14 +50,33 @@ export const addonNamespaces = {
 } as const;
 
 /**
- * Pod Security Admission labels for namespaces whose pods need host access (flannel's and
- * MetalLB speaker's host network, NET_RAW and NET_ADMIN): their own install docs label them so.
+ * The Pod Security level of each add-on namespace, set as its enforce, audit and warn labels, so
+ * the add-ons run whatever the cluster default (podSecurityStandard) is:
+ * - privileged where pods need the host: flannel and MetalLB's speaker (host network, NET_RAW,
+ *   NET_ADMIN; their install docs label the namespace so), the tigera-operator (host network: it
+ *   runs before any pod network), kube-prometheus-stack's node-exporter (host network, PID and
+ *   paths);
+ * - baseline for the rest: no host access, but the ingress controllers add NET_BIND_SERVICE and
+ *   the NFS provisioner mounts an nfs volume, which restricted forbids.
  */
-export const privilegedPodSecurityLabels: Readonly<Record<string, string>> = {
-    "pod-security.kubernetes.io/enforce": "privileged",
-    "pod-security.kubernetes.io/audit": "privileged",
-    "pod-security.kubernetes.io/warn": "privileged",
-};
+export const addonPodSecurity = {
+    flannel: "privileged",
+    tigeraOperator: "privileged",
+    metallb: "privileged",
+    monitoring: "privileged",
+    ingress: "baseline",
+    nfsProvisioner: "baseline",
+    flux: "baseline",
+} as const satisfies Record<string, PodSecurityLevel>;
+
+/** The namespace labels that make `level` enforced there (and warned and audited at the same level). */
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+    return {
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/audit": level,
+        "pod-security.kubernetes.io/warn": level,
+    };
+}
 
 /** Name of the StorageClass the NFS provisioner creates (the chart's default name). */
 export const nfsStorageClassName = "nfs-client";
@@ -66,6 +86,12 @@ export const metallbPoolName = "lab-pool";
 
 /** The MetalLB annotation that asks for a fixed address (spec.loadBalancerIP is deprecated since Kubernetes 1.24). */
 export const metallbAddressAnnotation = "metallb.io/loadBalancerIPs";
+/**
+ * The MetalLB annotation that asks for an address from a named pool: the one way to get one from a
+ * pool with autoAssign off (MetalLB docs, "Advanced AddressPool configuration": "Controlling
+ * automatic address allocation"). The lab's own controllers always carry it.
+ */
+export const metallbPoolAnnotation = "metallb.io/address-pool";
 
 /** Helm values: a JSON-like tree. */
 export type HelmValues = Record<string, unknown>;
@@ -127,9 +153,9 @@ export const ingressNginxIdentity = {
     internal: { className: "nginx-internal", controllerValue: "k8s.io/ingress-nginx-internal", electionID: "ingress-nginx-internal-leader" },
 } as const;
 
-/** The Service annotations asking MetalLB for a fixed address, or none. */
-function fixedAddressAnnotations(address: string | undefined): Record<string, string> {
-    return address ? { [metallbAddressAnnotation]: address } : {};
+/** The Service annotations asking MetalLB for an address from the lab's pool, a fixed one when configured. */
+function loadBalancerAnnotations(address: string | undefined): Record<string, string> {
+    return { [metallbPoolAnnotation]: metallbPoolName, ...(address ? { [metallbAddressAnnotation]: address } : {}) };
 }
 
 /**
@@ -152,7 +178,7 @@ export function ingressNginxValues(cfg: AddonsConfig, role: IngressRole): HelmVa
             },
             service: {
                 type: "LoadBalancer",
-                annotations: fixedAddressAnnotations(address),
+                annotations: loadBalancerAnnotations(address),
             },
         },
     };
@@ -183,7 +209,7 @@ export function traefikValues(cfg: AddonsConfig, role: IngressRole = { internal:
             ...(role.internal ? { kubernetesCRD: { ingressClass: className } } : {}),
         },
         service: {
-            annotations: fixedAddressAnnotations(address),
+            annotations: loadBalancerAnnotations(address),
             spec: { type: "LoadBalancer" },
         },
     };
@@ -350,7 +376,7 @@ export function metallbAddressPool(cfg: AddonsConfig): KubernetesObject {
     return {
         ...template,
         metadata: { ...template.metadata, name: metallbPoolName },
-        spec: { ...template.spec, addresses: [`${first}-${last}`] },
+        spec: { ...template.spec, addresses: [`${first}-${last}`], autoAssign: cfg.metallb.autoAssign },
     };
 }
 

@@ -1,4 +1,5 @@
 import { isIPv4 } from "net";
+import { ApiServerHardening, applyApiServerHardening } from "./apiServerHardening";
 import { stringifyYaml } from "./yaml";
 
 /**
@@ -48,6 +49,8 @@ export interface KubeadmInitArgs {
     readonly bootstrapTokenTtl?: string;
     /** Issue 13: what the add-ons need from the kubeadm config (see {@link applyAddonSettings}). */
     readonly addonSettings?: KubeadmAddonSettings;
+    /** Issue 15: encryption at rest, audit log, Pod Security default (see apiServerHardening.ts); profiling is always off. */
+    readonly hardening: ApiServerHardening;
 }
 
 /** Arguments of a `kubeadm join` (worker, or control plane when `controlPlane` is set). */
@@ -118,6 +121,7 @@ export function renderKubeadmInitConfig(args: KubeadmInitArgs): string {
         cgroupDriver: "systemd",
     };
     const extraDocuments = applyAddonSettings(clusterConfiguration, kubeletConfiguration, args.addonSettings);
+    applyApiServerHardening(clusterConfiguration, args.hardening);
     return toMultiDocumentYaml([initConfiguration, clusterConfiguration, kubeletConfiguration, ...extraDocuments]);
 }
 

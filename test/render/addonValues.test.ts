@@ -10,6 +10,7 @@ import {
     ingressNginxIdentity,
     ingressNginxValues,
     metallbAddressAnnotation,
+    metallbPoolAnnotation,
     metallbAddressPool,
     metallbL2Advertisement,
     metallbPoolName,
@@ -100,19 +101,29 @@ test("the ingress controller asks MetalLB for its fixed address by annotation, n
     const cfg = addonsWith({ ingressAddress: "192.168.1.225", internalIngress: true, internalIngressAddress: "192.168.1.226" });
     const external = ingressNginxValues(cfg, { internal: false }) as any;
     const internal = ingressNginxValues(cfg, { internal: true }) as any;
-    assert.deepEqual(external.controller.service.annotations, { [metallbAddressAnnotation]: "192.168.1.225" });
-    assert.deepEqual(internal.controller.service.annotations, { [metallbAddressAnnotation]: "192.168.1.226" });
+    const pool = { [metallbPoolAnnotation]: metallbPoolName };
+    assert.deepEqual(external.controller.service.annotations, { ...pool, [metallbAddressAnnotation]: "192.168.1.225" });
+    assert.deepEqual(internal.controller.service.annotations, { ...pool, [metallbAddressAnnotation]: "192.168.1.226" });
     assert.equal(external.controller.service.type, "LoadBalancer");
     assert.equal(external.controller.service.loadBalancerIP, undefined);
     assert.equal(metallbAddressAnnotation, "metallb.io/loadBalancerIPs");
     const traefik = traefikValues(cfg) as any;
-    assert.deepEqual(traefik.service.annotations, { [metallbAddressAnnotation]: "192.168.1.225" });
+    assert.deepEqual(traefik.service.annotations, { ...pool, [metallbAddressAnnotation]: "192.168.1.225" });
 });
 
-test("without a fixed address the ingress Service carries no MetalLB annotation", () => {
+// Issue 15: with loadBalancerAutoAssign off, MetalLB gives an address only to a Service that asks
+// for the pool (or an address of it); the lab's own controllers always ask for the pool.
+test("without a fixed address the ingress Service still asks for the lab's pool (so it gets one with autoAssign off)", () => {
     const cfg = addonsWith({ ingressAddress: undefined });
-    assert.deepEqual((ingressNginxValues(cfg, { internal: false }) as any).controller.service.annotations, {});
-    assert.deepEqual((traefikValues(cfg) as any).service.annotations, {});
+    assert.deepEqual((ingressNginxValues(cfg, { internal: false }) as any).controller.service.annotations, { "metallb.io/address-pool": "lab-pool" });
+    assert.deepEqual((traefikValues(cfg) as any).service.annotations, { "metallb.io/address-pool": "lab-pool" });
+});
+
+test("loadBalancerAutoAssign sets the address pool's autoAssign", () => {
+    assert.equal(metallbAddressPool(addonsWith({})).spec.autoAssign, true);
+    const off = metallbAddressPool(addonsWith({ loadBalancerAutoAssign: false }));
+    assert.equal(off.spec.autoAssign, false);
+    assert.equal(off.metadata.name, metallbPoolName);
 });
 
 test("the external ingress-nginx class is the default; the internal one has its own class, controllerValue and electionID", () => {

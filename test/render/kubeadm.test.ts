@@ -168,6 +168,7 @@ const initArgs: KubeadmInitArgs = {
     bootstrapToken: TOKEN,
     certificateKey: CERTIFICATE_KEY,
     controlPlaneTaint: true,
+    hardening: { encryptSecretsAtRest: true, auditLog: true, podSecurityStandard: "baseline" },
 };
 
 const workerJoinArgs: KubeadmJoinArgs = {
@@ -189,6 +190,7 @@ const allRenderings: ReadonlyArray<[string, string]> = [
     ["init, tainted", renderKubeadmInitConfig(initArgs)],
     ["init, untainted", renderKubeadmInitConfig({ ...initArgs, controlPlaneTaint: false, clusterName: "lab" })],
     ["init, with the add-ons' settings", renderKubeadmInitConfig({ ...initArgs, addonSettings: { kubeletServingCertificates: true, metricsEndpoints: true } })],
+    ["init, no hardening but profiling off", renderKubeadmInitConfig({ ...initArgs, hardening: { encryptSecretsAtRest: false, auditLog: false, podSecurityStandard: "privileged" } })],
     ["join, worker", renderKubeadmJoinConfig(workerJoinArgs)],
     ["join, control plane, tainted", renderKubeadmJoinConfig(controlPlaneJoinArgs)],
     ["join, control plane, untainted", renderKubeadmJoinConfig({ ...controlPlaneJoinArgs, controlPlane: { certificateKey: CERTIFICATE_KEY, taint: false } })],
@@ -337,20 +339,21 @@ test("the add-ons' settings: serverTLSBootstrap on the KubeletConfiguration, met
     const plain = parseDocuments(renderKubeadmInitConfig(initArgs));
     assert.equal(byKind(plain, "KubeletConfiguration").serverTLSBootstrap, undefined);
     const plainCluster = byKind(plain, "ClusterConfiguration");
-    assert.deepEqual([plainCluster.controllerManager, plainCluster.scheduler, plainCluster.etcd], [undefined, undefined, undefined]);
+    const profilingOff = [{ name: "profiling", value: "false" }];
+    assert.deepEqual([plainCluster.controllerManager, plainCluster.scheduler, plainCluster.etcd], [{ extraArgs: profilingOff }, { extraArgs: profilingOff }, undefined]);
     assert.equal(plain.filter((document) => document.kind === "KubeProxyConfiguration").length, 0);
 
     const servingOnly = parseDocuments(renderKubeadmInitConfig({ ...initArgs, addonSettings: { kubeletServingCertificates: true, metricsEndpoints: false } }));
     assert.equal(byKind(servingOnly, "KubeletConfiguration").serverTLSBootstrap, true);
-    assert.equal(byKind(servingOnly, "ClusterConfiguration").controllerManager, undefined);
+    assert.deepEqual(byKind(servingOnly, "ClusterConfiguration").controllerManager, { extraArgs: profilingOff });
 
     const text = renderKubeadmInitConfig({ ...initArgs, addonSettings: { kubeletServingCertificates: false, metricsEndpoints: true } });
     assert.doesNotMatch(text, /[&*]a\d/, "no YAML anchors or aliases");
     const documents = parseDocuments(text);
     assert.equal(byKind(documents, "KubeletConfiguration").serverTLSBootstrap, undefined);
     const cluster = byKind(documents, "ClusterConfiguration");
-    assert.deepEqual(cluster.controllerManager.extraArgs, [{ name: "bind-address", value: "0.0.0.0" }]);
-    assert.deepEqual(cluster.scheduler.extraArgs, [{ name: "bind-address", value: "0.0.0.0" }]);
+    assert.deepEqual(cluster.controllerManager.extraArgs, [{ name: "bind-address", value: "0.0.0.0" }, ...profilingOff]);
+    assert.deepEqual(cluster.scheduler.extraArgs, [{ name: "bind-address", value: "0.0.0.0" }, ...profilingOff]);
     assert.deepEqual(cluster.etcd.local.extraArgs, [{ name: "listen-metrics-urls", value: "http://0.0.0.0:2381" }]);
     assert.deepEqual(byKind(documents, "KubeProxyConfiguration"), {
         apiVersion: "kubeproxy.config.k8s.io/v1alpha1",

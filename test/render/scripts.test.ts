@@ -354,6 +354,7 @@ const initArgs = {
     bootstrapToken: "abcdef.0123456789abcdef",
     certificateKey: "0f".repeat(32),
     controlPlaneTaint: true,
+    hardening: { encryptSecretsAtRest: true, auditLog: true, podSecurityStandard: "baseline" as const },
 };
 
 function tokenIdOf(initConfig: string): SpawnSyncReturns<string> {

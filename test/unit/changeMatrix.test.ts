@@ -114,6 +114,9 @@ const refusedRows: [string, Record<string, unknown>][] = [
     ["cni", { cni: "calico" }],
     ["kubernetesVersion downgraded", { kubernetesVersion: "1.33.5" }],
     ["kubernetesVersion skipping a minor", { kubernetesVersion: "1.36.0" }],
+    ["encryptSecretsAtRest off", { encryptSecretsAtRest: false }],
+    ["auditLog off", { auditLog: false }],
+    ["podSecurityStandard", { podSecurityStandard: "restricted" }],
 ];
 
 for (const [row, changes] of refusedRows) {
@@ -147,6 +150,11 @@ for (const [key, value] of [
         assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused"), []);
     });
 }
+
+test("change matrix: loadBalancerAutoAssign off updates only MetalLB's address pool", async () => {
+    const result = await plan({ loadBalancerAutoAssign: false });
+    assert.deepEqual(withOutcome(result, "create", "delete", "update", "power-cycle", "replace", "refused"), ["lab-addons-metallb-pool"]);
+});
 
 test("change matrix: an allowed kubernetesVersion patch passes the guard", async () => {
     const result = await plan({ kubernetesVersion: "1.34.3" });

@@ -18,6 +18,9 @@ function deployed(overrides: Partial<ClusterIdentityInputs> = {}): ClusterIdenti
         clusterName: "k8s-lab",
         cni: "flannel",
         kubernetesVersion: "1.33.4",
+        encryptSecretsAtRest: true,
+        auditLog: true,
+        podSecurityStandard: "baseline",
         ...overrides,
     };
 }
@@ -37,7 +40,7 @@ test("unchanged inputs pass the check and diff reports no change", async () => {
     assert.equal(diff.changes, false);
 });
 
-const immutableChanges: [keyof ClusterIdentityInputs, string | number, string][] = [
+const immutableChanges: [keyof ClusterIdentityInputs, string | number | boolean, string][] = [
     ["firstControlPlaneName", "k8s-control02", "controlPlanes[0].name"],
     ["firstControlPlaneAddress", "192.168.1.201", "controlPlanes[0].address"],
     ["apiVip", "192.168.1.211", "apiVip"],
@@ -47,6 +50,9 @@ const immutableChanges: [keyof ClusterIdentityInputs, string | number, string][]
     ["serviceSubnet", "10.100.0.0/16", "serviceSubnet"],
     ["clusterName", "other", "clusterName"],
     ["cni", "calico", "cni"],
+    ["encryptSecretsAtRest", false, "encryptSecretsAtRest"],
+    ["auditLog", false, "auditLog"],
+    ["podSecurityStandard", "restricted", "podSecurityStandard"],
 ];
 
 for (const [key, value, configKey] of immutableChanges) {

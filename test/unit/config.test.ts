@@ -27,6 +27,19 @@ const workers = [
  */
 const fluxOn = { flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" };
 const rules: { rule: string; changes: Record<string, unknown>; key: string; fix: RegExp }[] = [
+    // Issue 15 item 4
+    {
+        rule: "a Pod Security level that does not exist",
+        changes: { podSecurityStandard: "strict" },
+        key: "k8s-vsphere-lab:podSecurityStandard",
+        fix: /is not one of privileged, baseline, restricted/,
+    },
+    {
+        rule: "encryptSecretsAtRest that is not a boolean",
+        changes: { encryptSecretsAtRest: "yes" },
+        key: "k8s-vsphere-lab:encryptSecretsAtRest",
+        fix: /true or false|boolean/,
+    },
     // Issue 13 items 2-5
     {
         rule: "an internal ingress without an ingress controller",
@@ -325,6 +338,13 @@ test("the lab stack file is valid and matches seed 000", () => {
     assert.equal(cfg.kubernetes.podSubnet, "10.244.0.0/16");
     assert.equal(cfg.kubernetes.serviceSubnet, "10.96.0.0/12");
     assert.equal(cfg.kubernetes.minorVersion, "1.34");
+});
+
+test("issue 15: Secrets encrypted, the audit log on, Pod Security baseline and MetalLB autoAssign on by default", () => {
+    const cfg = lab();
+    assert.deepEqual(cfg.kubernetes.hardening, { encryptSecretsAtRest: true, auditLog: true, podSecurityStandard: "baseline" });
+    assert.equal(cfg.addons.metallb.autoAssign, true);
+    assert.equal(lab({ loadBalancerAutoAssign: false }).addons.metallb.autoAssign, false);
 });
 
 test("the parsed config is immutable", () => {

@@ -216,6 +216,7 @@ describe("secrets stay secret", () => {
             "bootstrap token": token(),
             "certificate key": secretOf("lab-secrets-certificate-key").hex as string,
             "keepalived password": password,
+            "etcd encryption key": secretOf("lab-secrets-encryption-key").base64 as string,
             "SSH private key": "<secret k8s-vsphere-lab:sshPrivateKey from the stack's encrypted config>",
             "vCenter password": "<secret vsphere:password from the stack's encrypted config>",
             kubeconfig: mockKubeconfig.trim(),
