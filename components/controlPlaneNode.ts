@@ -17,8 +17,6 @@ export interface ClusterInitArgs {
     readonly clusterName: string;
     readonly podSubnet: string;
     readonly serviceSubnet: string;
-    readonly bootstrapToken: pulumi.Output<string>;
-    readonly certificateKey: pulumi.Output<string>;
     /** The HA endpoint's installs: kubeadm init reaches the API through the VIP. */
     readonly haEndpointReady: readonly pulumi.Resource[];
     /** Issue 13: kubelet serving certificates and metrics endpoints for the add-ons. */
@@ -57,7 +55,7 @@ export interface ControlPlaneNodeArgs {
 }
 
 /**
- * A control-plane node: prepared, then either `kubeadm init --upload-certs` (node 0, which then
+ * A control-plane node: prepared, then either `kubeadm init` (node 0, which then
  * publishes the discovery CA hash, the CA and the admin kubeconfig as secrets) or
  * `kubeadm join --control-plane` (nodes 1..n, one after another: stacked etcd joins must not race).
  */
@@ -101,8 +99,8 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         }
 
         const init = args.init!;
-        const initConfig = pulumi.all([init.bootstrapToken, init.certificateKey]).apply(([bootstrapToken, certificateKey]) =>
-            renderKubeadmInitConfig({
+        // No secret in it (issue 15): kubeadm generates the init's token, and each join gets its own.
+        const initConfig = renderKubeadmInitConfig({
                 nodeName: args.node.name,
                 advertiseAddress: args.node.address,
                 controlPlaneEndpoint: init.controlPlaneEndpoint,
@@ -110,19 +108,14 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
                 kubernetesVersion: args.kubernetesVersion,
                 podSubnet: init.podSubnet,
                 serviceSubnet: init.serviceSubnet,
-                bootstrapToken,
-                certificateKey,
                 clusterName: init.clusterName,
                 controlPlaneTaint: args.taint,
                 addonSettings: init.addonSettings,
                 hardening: init.hardening,
-            }),
-        );
-        // Stays on node 0 for the cluster's life: join-credentials-refresh.sh hands it to kubeadm to
-        // re-create the token and re-upload the certificates without either touching a command line.
+        });
         const stagedInitConfig = stageFile(
             `${name}-file-kubeadm-init.yaml`,
-            { node: args.connection, fileName: "kubeadm-init.yaml", content: pulumi.secret(initConfig) },
+            { node: args.connection, fileName: "kubeadm-init.yaml", content: initConfig },
             { parent: this },
         );
         const removeScript = stageFile(
@@ -146,8 +139,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         this.kubeconfig = read("kubeconfig");
         this.joinCredentials = {
             apiServerEndpoint: init.controlPlaneEndpoint,
-            bootstrapToken: init.bootstrapToken,
-            certificateKey: init.certificateKey,
+            kubernetesVersion: args.kubernetesVersion,
             caCertHash,
             firstControlPlane: args.connection,
             clusterInitialized: this.joined,

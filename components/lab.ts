@@ -143,8 +143,6 @@ export class KubernetesLab extends pulumi.ComponentResource {
                     clusterName: cfg.kubernetes.clusterName,
                     podSubnet: cfg.kubernetes.podSubnet,
                     serviceSubnet: cfg.kubernetes.serviceSubnet,
-                    bootstrapToken: secrets.bootstrapToken,
-                    certificateKey: secrets.certificateKey,
                     // The identity guard too: init (and so every join) runs only once it passed.
                     haEndpointReady: [...haEndpoint.installed, identity],
                     // Issue 13: what metrics-server and monitoring need from the kubeadm config.
@@ -191,6 +189,14 @@ export class KubernetesLab extends pulumi.ComponentResource {
             { parent: this, dependsOn: [first.joined] },
         );
         this.nodesJoined = [...controlPlaneJoins, ...workers.map((worker) => worker.joined)];
+        // Issue 15: once every join of this `pulumi up` is done, node 0 deletes the tokens this
+        // program created and the uploaded control-plane certificates. Run again (replaced) only
+        // when the set of joins changes: a node added, removed or rebuilt.
+        runScript(
+            `${firstNode.name}-join-credentials-revoke`,
+            { node: connections.get(firstNode.name)!, script: "join-credentials-revoke.sh", triggers: [first.joined.id, ...this.nodesJoined.map((joined) => (joined as pulumi.CustomResource).id)] },
+            { parent: this, dependsOn: [first.joined, ...this.nodesJoined] },
+        );
         // Issue 14: add-ons wait for node 0 and the workers (where their pods run), not for the
         // other control planes' joins. Nothing in them needs a second control plane, and a
         // control-plane join does not take the API away from them:

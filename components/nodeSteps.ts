@@ -42,12 +42,12 @@ export function prepareNode(
     return { node: args.node, connection: args.connection, prepared, resetScript };
 }
 
-/** What a node needs to join, published by the first control plane. */
+/** What a node needs to join, published by the first control plane (its own token and key are minted per join). */
 export interface JoinCredentials {
     /** controlPlaneEndpoint: `host:port` of the HA endpoint. */
     readonly apiServerEndpoint: string;
-    readonly bootstrapToken: pulumi.Output<string>;
-    readonly certificateKey: pulumi.Output<string>;
+    /** The cluster's version: a control-plane join's certificate upload names it. */
+    readonly kubernetesVersion: string;
     /** `sha256:<hex>` of the cluster CA's public key (secret). */
     readonly caCertHash: pulumi.Output<string>;
     /** The first control plane, where credentials are refreshed and removals run. */
@@ -73,8 +73,8 @@ export interface JoinClusterArgs {
 }
 
 /**
- * Joins a prepared node: refresh the token and certificates on node 0, stage the join config,
- * `kubeadm join`. Removing the node from the config runs the clean-up in the safe order, through
+ * Joins a prepared node: mint its own token (and a control plane's certificate key) on node 0,
+ * stage the join config, `kubeadm join` (which removes the config once joined). Removing the node from the config runs the clean-up in the safe order, through
  * delete-only commands whose delete order Pulumi derives from their dependencies:
  * drain (on node 0) -> kubeadm reset (on the node) -> delete the Node object and etcd member (node 0).
  * All clean-ups are `deletedWith` node 0's init: destroying the whole cluster skips them.
@@ -99,37 +99,43 @@ export function joinCluster(name: string, args: JoinClusterArgs, parent: pulumi.
         cleanUp,
     );
 
-    // Late joins work: the token (24 h) is re-created with the same value if it expired, and the
-    // certificates (deleted 2 h after upload) are uploaded again with the same key.
-    const refresh = runScript(
-        `${name}-join-refresh`,
-        { node: join.firstControlPlane, script: "join-credentials-refresh.sh", env: { JOINING_NODE: node.name, JOIN_ROLE: role } },
-        // Run again for a rebuilt joining node (issue 11): its new join needs fresh credentials.
-        { parent, dependsOn: [join.clusterInitialized, prepared.prepared, ...(args.after ?? [])], replaceWith: [prepared.connection.vm] },
+    // Issue 15: this join's own credentials, minted on node 0 right before it (a late join gets
+    // fresh ones too) and revoked by join-credentials-revoke.sh once the joins are done. The mint
+    // and the staged join config run once: no later edit (an SSH key, a script change) mints a
+    // token again or writes one back to the node. A rebuilt node (issue 11) gets new ones.
+    const runOnce = { ignoreChanges: ["connection", "create", "update", "stdin", "logging"], replaceWith: [prepared.connection.vm] };
+    const credentials = runScript(
+        `${name}-join-credentials`,
+        {
+            node: join.firstControlPlane,
+            script: "join-credentials-mint.sh",
+            env: { JOINING_NODE: node.name, JOIN_ROLE: role, KUBERNETES_VERSION: join.kubernetesVersion },
+            secretOutput: true,
+        },
+        { parent, dependsOn: [join.clusterInitialized, prepared.prepared, ...(args.after ?? [])], ...runOnce },
     );
 
-    const joinConfig = pulumi
-        .all([join.bootstrapToken, join.caCertHash, join.certificateKey])
-        .apply(([bootstrapToken, caCertHash, certificateKey]) =>
-            renderKubeadmJoinConfig({
-                nodeName: node.name,
-                advertiseAddress: node.address,
-                apiServerEndpoint: join.apiServerEndpoint,
-                bootstrapToken,
-                caCertHash,
-                controlPlane: args.controlPlane ? { certificateKey, taint: args.controlPlane.taint } : undefined,
-            }),
-        );
+    const joinConfig = pulumi.all([credentials.stdout, join.caCertHash]).apply(([minted, caCertHash]) => {
+        const { token, certificateKey } = parseMintedCredentials(minted, node.name);
+        return renderKubeadmJoinConfig({
+            nodeName: node.name,
+            advertiseAddress: node.address,
+            apiServerEndpoint: join.apiServerEndpoint,
+            bootstrapToken: token,
+            caCertHash,
+            controlPlane: args.controlPlane ? { certificateKey, taint: args.controlPlane.taint } : undefined,
+        });
+    });
     const stagedConfig = stageFile(
         `${name}-file-kubeadm-join.yaml`,
         { node: prepared.connection, fileName: "kubeadm-join.yaml", content: pulumi.secret(joinConfig) },
-        { parent },
+        { parent, ...runOnce },
     );
 
     const joined = runScript(
         `${name}-kubeadm-join`,
         { node: prepared.connection, script: "kubeadm-join.sh", env: { JOIN_ROLE: role } },
-        { parent, dependsOn: [refresh, stagedConfig, ...(args.staged ?? []), forget, prepared.prepared, ...join.haEndpointReady, ...(args.after ?? [])] },
+        { parent, dependsOn: [credentials, stagedConfig, ...(args.staged ?? []), forget, prepared.prepared, ...join.haEndpointReady, ...(args.after ?? [])] },
     );
 
     // Deleted before the join: kubeadm reset on the node itself (a control plane leaves etcd).
@@ -151,4 +157,21 @@ export function joinCluster(name: string, args: JoinClusterArgs, parent: pulumi.
         { ...cleanUp, dependsOn: [reset] },
     );
     return joined;
+}
+
+/**
+ * The credentials join-credentials-mint.sh printed: `{"token":"...","certificateKey":"..."}`.
+ * Errors name the node and the expected form, never the value.
+ */
+export function parseMintedCredentials(stdout: string, nodeName: string): { token: string; certificateKey: string } {
+    let parsed: { token?: unknown; certificateKey?: unknown };
+    try {
+        parsed = JSON.parse(stdout.trim()) as typeof parsed;
+    } catch {
+        throw new Error(`join credentials of ${nodeName}: join-credentials-mint.sh did not print one JSON line`);
+    }
+    if (typeof parsed.token !== "string" || typeof parsed.certificateKey !== "string") {
+        throw new Error(`join credentials of ${nodeName}: expected {"token": "...", "certificateKey": "..."}`);
+    }
+    return { token: parsed.token, certificateKey: parsed.certificateKey };
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Initialises the cluster on the first control plane with `kubeadm init --upload-certs`.
+# Initialises the cluster on the first control plane with `kubeadm init`.
 # Runs as root: sudo -n env NODE_NAME=... bash -s  (this script on stdin), after node-prepare.sh
 # and after the HA endpoint answers (kubeadm talks to the API through controlPlaneEndpoint).
 #
@@ -8,10 +8,12 @@
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
 # Staged files (root-only, 0600):
 #   /etc/k8s-lab/kubeadm-init.yaml   InitConfiguration + ClusterConfiguration + KubeletConfiguration
-#                                    (renderKubeadmInitConfig; holds the bootstrap token and the
-#                                    certificate key)
+#                                    (renderKubeadmInitConfig; no secret: kubeadm generates the
+#                                    init's bootstrap token, which join-credentials-revoke.sh
+#                                    deletes, and uploads no certificates: each control-plane join
+#                                    gets its own certificate key from join-credentials-mint.sh)
 # Writes: /var/log/k8s-lab/kubeadm-init.log (0600; kubeadm's output goes there, never to stdout,
-#   with token and key printing turned off), /var/lib/k8s-lab/kubeadm-init.done once init has succeeded.
+#   with token printing turned off), /var/lib/k8s-lab/kubeadm-init.done once init has succeeded.
 # Stdout: progress lines only. Idempotent: an initialised node prints "already initialised".
 # A node whose earlier init stopped half way (admin.conf without the done marker) is reset with
 # `kubeadm reset --force` and initialised again: no cluster can exist yet at that point. A node that
@@ -49,8 +51,8 @@ main() {
     log "pulling control-plane images"
     run_logged kubeadm-init kubeadm config images pull --config "$INIT_CONFIG"
     log "running kubeadm init (log: ${LOG_DIR}/kubeadm-init.log)"
-    # --skip-*-print (allowed with --config) keep the token and the key out of even the root-only log.
-    run_logged kubeadm-init kubeadm init --config "$INIT_CONFIG" --upload-certs --skip-token-print --skip-certificate-key-print
+    # --skip-token-print (allowed with --config) keeps the token out of even the root-only log.
+    run_logged kubeadm-init kubeadm init --config "$INIT_CONFIG" --skip-token-print
     mark_step_done kubeadm-init
     log "control plane initialised"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Joins this node to the cluster with `kubeadm join --config`, as a worker or as a further control
-# plane (stacked etcd). Run join-credentials-refresh.sh on the first control plane just before.
+# plane (stacked etcd). Run join-credentials-mint.sh on the first control plane just before.
 # Runs as root: sudo -n env NODE_NAME=... JOIN_ROLE=... bash -s  (this script on stdin).
 #
 # Environment:
@@ -11,6 +11,8 @@
 #   /etc/k8s-lab/kubeadm-join.yaml   JoinConfiguration (renderKubeadmJoinConfig; holds the bootstrap
 #                                    token and, for control planes, the certificate key)
 # Writes: /var/log/k8s-lab/kubeadm-join.log (0600), /var/lib/k8s-lab/kubeadm-join.done once joined.
+#   Removes the staged join config once joined (issue 15): its token and key were minted for this
+#   join alone and are revoked after it, and no credential stays on the node.
 # Stdout: progress lines only. Idempotent: a joined node prints "already joined".
 # A node whose earlier join stopped half way (kubelet.conf without the done marker) is reset with
 # `kubeadm reset --force` (which also takes a half-added etcd member out) and joined again. The node
@@ -20,7 +22,7 @@ shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
 # k8s-lab:include lib/common.sh
 
-readonly JOIN_CONFIG=/etc/k8s-lab/kubeadm-join.yaml
+readonly JOIN_CONFIG="${TEST_ROOT}/etc/k8s-lab/kubeadm-join.yaml"
 
 # join_config_role FILE: prints control-plane when the JoinConfiguration has a controlPlane
 # section (a top-level key in the YAML renderKubeadmJoinConfig writes), else worker.
@@ -50,6 +52,7 @@ main() {
     [ "$(id -u)" = 0 ] || fail "run as root (sudo)"
 
     if step_done kubeadm-join && [ -f /etc/kubernetes/kubelet.conf ]; then
+        rm -f "$JOIN_CONFIG"
         log "already joined"
         exit 0
     fi
@@ -66,6 +69,7 @@ main() {
     log "joining the cluster as ${JOIN_ROLE} (log: ${LOG_DIR}/kubeadm-join.log)"
     run_logged kubeadm-join kubeadm join --config "$JOIN_CONFIG"
     mark_step_done kubeadm-join
+    rm -f "$JOIN_CONFIG"
     log "joined as ${JOIN_ROLE}"
 }
 

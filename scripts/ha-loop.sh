@@ -19,8 +19,10 @@ for run in $(seq 1 "$runs"); do
     else
         outcome=failed
     fi
-    # The failing scenarios' own lines ("HA FAIL f (...): why") go into the record: build/ is not kept.
-    failures="$({ grep '^# HA FAIL' "$log" || true; } | sed 's/^# //' | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>console.log(JSON.stringify(s.split("\n").filter(Boolean))))')"
+    # The failing scenarios' own lines ("HA FAIL f (...): why") go into the record: build/ is not
+    # kept. A run that never got to the scenarios records its first compiler error instead (the
+    # test compiles the working tree: edits during a loop break it; run the loop on a clean copy).
+    failures="$({ grep '^# HA FAIL' "$log" || grep -m1 'error TS' "$log" | sed 's/^/# build failed: /' || true; } | sed 's/^# //' | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>console.log(JSON.stringify(s.split("\n").filter(Boolean))))')"
     entries+=("{\"run\": ${run}, \"started\": \"${started}\", \"loadAverageAtStart\": ${load}, \"outcome\": \"${outcome}\", \"failedScenarios\": ${failures}}")
     echo "ha-loop: run ${run}/${runs} ${outcome} (load ${load} at start; log ${log})"
     [ "$outcome" = passed ] || break

@@ -18,8 +18,14 @@ export const API_SERVER_BIND_PORT = 6443;
 export const CONTAINERD_CRI_SOCKET = "unix:///var/run/containerd/containerd.sock";
 /** The taint kubeadm puts on control planes by default; written out so the file says it. */
 export const CONTROL_PLANE_TAINT = { key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" } as const;
-/** Lifetime of the bootstrap token from its creation (and from each refresh before a join). */
-export const DEFAULT_BOOTSTRAP_TOKEN_TTL = "24h0m0s";
+/**
+ * Lifetime of the token kubeadm init creates. No join uses it (each join mints its own,
+ * manifests/join-credentials-mint.sh) and join-credentials-revoke.sh deletes it after the joins;
+ * the TTL bounds it if that never runs.
+ */
+export const DEFAULT_BOOTSTRAP_TOKEN_TTL = "1h0m0s";
+/** The description of the init's token: join-credentials-revoke.sh deletes tokens with this prefix. */
+export const LAB_TOKEN_DESCRIPTION_PREFIX = "k8s-vsphere-lab";
 
 /** Arguments of the first control plane's `kubeadm init`. */
 export interface KubeadmInitArgs {
@@ -37,10 +43,6 @@ export interface KubeadmInitArgs {
     readonly podSubnet: string;
     /** Service CIDR, e.g. "10.96.0.0/12". */
     readonly serviceSubnet: string;
-    /** Secret bootstrap token, `[a-z0-9]{6}.[a-z0-9]{16}`. */
-    readonly bootstrapToken: string;
-    /** Secret key encrypting the uploaded control-plane certificates: 64 hex characters. */
-    readonly certificateKey: string;
     /** Cluster name in kubeconfigs; default "kubernetes" (kubeadm's). */
     readonly clusterName?: string;
     /** Whether node 0 gets the control-plane NoSchedule taint; false lets workloads run there. */
@@ -82,25 +84,27 @@ const ENDPOINT_PATTERN = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/;
 const GO_DURATION_PATTERN = /^(\d+h)?(\d+m)?(\d+s)?$/;
 
 /**
- * The init configuration of node 0: InitConfiguration (bootstrap token, certificate key, node
- * registration), ClusterConfiguration (version, endpoint, SANs, subnets) and KubeletConfiguration
- * (systemd cgroup driver), as one multi-document YAML text.
+ * The init configuration of node 0: InitConfiguration (node registration, and a bootstrap token
+ * entry without a value: kubeadm generates it, issue 15), ClusterConfiguration (version,
+ * endpoint, SANs, subnets) and KubeletConfiguration (systemd cgroup driver), as one
+ * multi-document YAML text. It holds no secret: no token, no certificate key (no certificates are
+ * uploaded at init; each control-plane join uploads them under its own key).
  */
 export function renderKubeadmInitConfig(args: KubeadmInitArgs): string {
     checkInitArgs(args);
     const initConfiguration = {
         apiVersion: KUBEADM_API_VERSION,
         kind: "InitConfiguration",
+        // No `token`: kubeadm generates one (SetBootstrapTokensDynamicDefaults) and, with
+        // --skip-token-print, prints it nowhere. The entry exists for its description and TTL.
         bootstrapTokens: [
             {
-                token: args.bootstrapToken,
-                description: "k8s-vsphere-lab node joins",
+                description: `${LAB_TOKEN_DESCRIPTION_PREFIX}: kubeadm init (deleted once the joins are done)`,
                 ttl: args.bootstrapTokenTtl ?? DEFAULT_BOOTSTRAP_TOKEN_TTL,
                 usages: ["signing", "authentication"],
                 groups: ["system:bootstrappers:kubeadm:default-node-token"],
             },
         ],
-        certificateKey: args.certificateKey,
         localAPIEndpoint: { advertiseAddress: args.advertiseAddress, bindPort: API_SERVER_BIND_PORT },
         nodeRegistration: nodeRegistration(args.nodeName, args.advertiseAddress, args.controlPlaneTaint),
     };
@@ -222,10 +226,9 @@ function toMultiDocumentYaml(documents: readonly object[]): string {
 // Messages name the field and the expected form, never the value: some values are secrets.
 function checkInitArgs(args: KubeadmInitArgs): void {
     const problems = [
-        ...commonProblems(args.nodeName, args.advertiseAddress, args.bootstrapToken),
+        ...nodeProblems(args.nodeName, args.advertiseAddress),
         ...check(ENDPOINT_PATTERN.test(args.controlPlaneEndpoint), "controlPlaneEndpoint must be host:port, e.g. k8s.lab.example:443"),
         ...check(VERSION_PATTERN.test(args.kubernetesVersion), "kubernetesVersion must look like 1.33.4"),
-        ...check(CERTIFICATE_KEY_PATTERN.test(args.certificateKey), "certificateKey must be 64 lowercase hex characters"),
         ...check(args.podSubnet.includes("/"), "podSubnet must be a CIDR, e.g. 10.244.0.0/16"),
         ...check(args.serviceSubnet.includes("/"), "serviceSubnet must be a CIDR, e.g. 10.96.0.0/12"),
         ...check(args.certSANs.every((san) => san.trim() !== ""), "certSANs must not hold empty names"),
@@ -239,7 +242,8 @@ function checkInitArgs(args: KubeadmInitArgs): void {
 
 function checkJoinArgs(args: KubeadmJoinArgs): void {
     const problems = [
-        ...commonProblems(args.nodeName, args.advertiseAddress, args.bootstrapToken),
+        ...nodeProblems(args.nodeName, args.advertiseAddress),
+        ...check(BOOTSTRAP_TOKEN_PATTERN.test(args.bootstrapToken), "bootstrapToken must match [a-z0-9]{6}.[a-z0-9]{16}"),
         ...check(ENDPOINT_PATTERN.test(args.apiServerEndpoint), "apiServerEndpoint must be host:port, e.g. k8s.lab.example:443"),
         ...check(CA_CERT_HASH_PATTERN.test(args.caCertHash), "caCertHash must be sha256: followed by 64 lowercase hex characters"),
         ...check(
@@ -250,11 +254,10 @@ function checkJoinArgs(args: KubeadmJoinArgs): void {
     throwIfAny(`kubeadm join config of ${args.nodeName}`, problems);
 }
 
-function commonProblems(nodeName: string, address: string, token: string): string[] {
+function nodeProblems(nodeName: string, address: string): string[] {
     return [
         ...check(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName), "nodeName must be a lowercase DNS name"),
         ...check(isIPv4(address), "advertiseAddress must be an IPv4 address"),
-        ...check(BOOTSTRAP_TOKEN_PATTERN.test(token), "bootstrapToken must match [a-z0-9]{6}.[a-z0-9]{16}"),
     ];
 }
 

@@ -3,13 +3,17 @@
 # to a node on its own: renderScript (components/render/manifests.ts) pastes this text in place of
 # a script's include line, right after its `set -euo pipefail` and `shopt -s inherit_errexit`, so
 # each node receives one self-contained script. Hence no shebang and no `set` line here: the
-# including script's options hold. Reads NODE_NAME (each including script documents it).
+# including script's options hold. Reads NODE_NAME (each including script documents it) and:
+#   K8S_LAB_TEST_ROOT       tests only, unset on nodes: a folder the node paths below (logs, step
+#                           markers; a script's own staged files and locks) are moved under, so
+#                           behaviour tests with stand-in commands never touch the machine's /var
 
+readonly TEST_ROOT="${K8S_LAB_TEST_ROOT:-}"
 # Root-only folder of the logs run_logged writes (kubeadm prints secrets into them).
-readonly LOG_DIR=/var/log/k8s-lab
+readonly LOG_DIR="${TEST_ROOT}/var/log/k8s-lab"
 # Folder of the markers that record a finished step: kubeadm-init.sh and kubeadm-join.sh write
 # <step>.done once their step has succeeded, node-reset.sh removes them.
-readonly STATE_DIR=/var/lib/k8s-lab
+readonly STATE_DIR="${TEST_ROOT}/var/lib/k8s-lab"
 
 # log MESSAGE...: one progress line on stdout, prefixed with the node's name.
 log() { echo "[${NODE_NAME:-node}] $*"; }
@@ -39,6 +43,16 @@ run_logged() {
         tail -n 25 "$log_file" | redact_secrets >&2
         return 1
     fi
+}
+
+# wait_for_api: returns once the API answers /readyz (kubectl with the caller's KUBECONFIG); fails
+# after API_WAIT_SECONDS (the including script documents and defaults it).
+wait_for_api() {
+    local deadline=$((SECONDS + API_WAIT_SECONDS))
+    until kubectl get --raw=/readyz >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "the Kubernetes API did not answer within ${API_WAIT_SECONDS}s"
+        sleep 5
+    done
 }
 
 # step_done STEP: succeeds when STEP (kubeadm-init, kubeadm-join) has succeeded on this node before.

@@ -47,7 +47,7 @@ export const stepKinds: readonly StepKind[] = [
     { kind: "prepare", label: "prepare (containerd, kubelet, kubeadm)", durations: ["prepare"], major: true, shape: "rect", matches: commandNamed(/-prepare$/) },
     { kind: "ha-install", label: "keepalived + haproxy", durations: ["ha-install"], major: true, shape: "rect", matches: commandNamed(/-ha-install$/) },
     { kind: "init", label: "kubeadm init", durations: ["init"], major: true, shape: "rect", matches: commandNamed(/-kubeadm-init$/) },
-    { kind: "join-refresh", label: "refresh join credentials", durations: ["join-refresh"], major: false, shape: "rect", matches: commandNamed(/-join-refresh$/) },
+    { kind: "join-credentials", label: "mint join credentials", durations: ["join-credentials"], major: false, shape: "rect", matches: commandNamed(/-join-credentials$/) },
     { kind: "join", label: "kubeadm join", durations: ["join"], major: true, shape: "rect", matches: commandNamed(/-kubeadm-join$/) },
     { kind: "read", label: "read cluster credentials", durations: ["read"], major: false, shape: "rect", matches: commandNamed(/-read-/) },
     { kind: "command", label: "command", durations: ["command"], major: false, shape: "rect", matches: (r) => isCommand(r.type) },

@@ -25,8 +25,8 @@ export const defaultDurations: Readonly<Record<string, number>> = {
     init: 150,
     /** Reading a credential back from node 0 over SSH. */
     read: 3,
-    /** New token / re-uploaded certificates on node 0 before a join. */
-    "join-refresh": 15,
+    /** A new token (and a control plane's certificates uploaded under a new key) on node 0 before a join. */
+    "join-credentials": 15,
     /** kubeadm join (a control plane's etcd member join included). */
     join: 120,
     /** Any other remote command. */

@@ -98,8 +98,20 @@ export const mockTemplate = {
     disks: [{ label: "disk0", size: 10, thinProvisioned: true, eagerlyScrub: false, unitNumber: 0 }],
 };
 
+/**
+ * What join-credentials-mint.sh prints for a join (issue 15): a token and, for a control plane, a
+ * certificate key of kubeadm's forms, derived from the command's name (each join its own).
+ */
+export function mockMintedCredentials(commandName: string, controlPlane: boolean): { token: string; certificateKey: string } {
+    const hex = crypto.createHash("sha256").update(`minted ${commandName}`).digest("hex");
+    return { token: `${hex.slice(0, 6)}.${hex.slice(6, 22)}`, certificateKey: controlPlane ? crypto.createHash("sha256").update(hex).digest("hex") : "" };
+}
+
 export const defaultBehaviour: MockBehaviour = {
-    commandStdout(name) {
+    commandStdout(name, inputs) {
+        if (name.endsWith("-join-credentials")) {
+            return `${JSON.stringify(mockMintedCredentials(name, String(inputs.create).includes("JOIN_ROLE='control-plane'")))}\n`;
+        }
         if (name.endsWith("-ca-cert-hash")) return mockCaCertHash;
         if (name.endsWith("-kubeconfig")) return mockKubeconfig;
         if (name.endsWith("-ca-cert")) return mockCaCertificate;

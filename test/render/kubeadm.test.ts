@@ -165,8 +165,6 @@ const initArgs: KubeadmInitArgs = {
     kubernetesVersion: "1.33.4",
     podSubnet: "10.244.0.0/16",
     serviceSubnet: "10.96.0.0/12",
-    bootstrapToken: TOKEN,
-    certificateKey: CERTIFICATE_KEY,
     controlPlaneTaint: true,
     hardening: { encryptSecretsAtRest: true, auditLog: true, podSecurityStandard: "baseline" },
 };
@@ -231,13 +229,17 @@ test("init config holds InitConfiguration, ClusterConfiguration and KubeletConfi
     assert.equal(byKind(documents, "KubeletConfiguration").cgroupDriver, "systemd");
 });
 
-test("init config puts the bootstrap token with a ttl and the certificate key on InitConfiguration", () => {
-    const init = byKind(parseDocuments(renderKubeadmInitConfig(initArgs)), "InitConfiguration");
+// Issue 15: the init config holds no credential, so it can stay on node 0 and show in a preview.
+test("init config has a bootstrap token entry without a value (kubeadm generates it), a short ttl, the lab's description, and no certificate key", () => {
+    const text = renderKubeadmInitConfig(initArgs);
+    const init = byKind(parseDocuments(text), "InitConfiguration");
     assert.equal(init.bootstrapTokens.length, 1);
-    assert.equal(init.bootstrapTokens[0].token, TOKEN);
-    assert.equal(init.bootstrapTokens[0].ttl, "24h0m0s");
+    assert.equal("token" in init.bootstrapTokens[0], false);
+    assert.equal(init.bootstrapTokens[0].ttl, "1h0m0s");
+    assert.match(init.bootstrapTokens[0].description, /^k8s-vsphere-lab/, "join-credentials-revoke.sh deletes tokens with this prefix");
     assert.deepEqual(init.bootstrapTokens[0].usages, ["signing", "authentication"]);
-    assert.equal(init.certificateKey, CERTIFICATE_KEY);
+    assert.equal("certificateKey" in init, false);
+    assert.doesNotMatch(text, /[a-z0-9]{6}\.[a-z0-9]{16}|[0-9a-f]{64}/, "no token or key anywhere in it");
     const custom = byKind(parseDocuments(renderKubeadmInitConfig({ ...initArgs, bootstrapTokenTtl: "2h0m0s" })), "InitConfiguration");
     assert.equal(custom.bootstrapTokens[0].ttl, "2h0m0s");
 });
@@ -309,26 +311,26 @@ test("control-plane join taint switch: true writes the NoSchedule taint, false a
 test("secrets made only of digits stay strings after a YAML round trip", () => {
     const digitsToken = "123456.1234567890123456";
     const digitsKey = "1".repeat(64);
-    const init = byKind(
-        parseDocuments(renderKubeadmInitConfig({ ...initArgs, bootstrapToken: digitsToken, certificateKey: digitsKey })),
-        "InitConfiguration",
+    const join = byKind(
+        parseDocuments(renderKubeadmJoinConfig({ ...controlPlaneJoinArgs, bootstrapToken: digitsToken, controlPlane: { certificateKey: digitsKey, taint: true } })),
+        "JoinConfiguration",
     );
-    assert.equal(init.bootstrapTokens[0].token, digitsToken);
-    assert.equal(init.certificateKey, digitsKey);
+    assert.equal(join.discovery.bootstrapToken.token, digitsToken);
+    assert.equal(join.controlPlane.certificateKey, digitsKey);
 });
 
 test("bad arguments are refused with the field named and without echoing secret values", () => {
     const badToken = "NOT-A-TOKEN-secretpart";
     assert.throws(
-        () => renderKubeadmInitConfig({ ...initArgs, bootstrapToken: badToken, certificateKey: "xyz-secret", kubernetesVersion: "1.33" }),
+        () => renderKubeadmJoinConfig({ ...controlPlaneJoinArgs, bootstrapToken: badToken, controlPlane: { certificateKey: "xyz-secret", taint: true } }),
         (error: Error) => {
             assert.match(error.message, /bootstrapToken must match/);
             assert.match(error.message, /certificateKey must be 64/);
-            assert.match(error.message, /kubernetesVersion must look like/);
             assert.doesNotMatch(error.message, /secret/);
             return true;
         },
     );
+    assert.throws(() => renderKubeadmInitConfig({ ...initArgs, kubernetesVersion: "1.33" }), /kubernetesVersion must look like/);
     assert.throws(() => renderKubeadmJoinConfig({ ...workerJoinArgs, caCertHash: "ab".repeat(32) }), /caCertHash must be sha256:/);
     assert.throws(() => renderKubeadmJoinConfig({ ...workerJoinArgs, apiServerEndpoint: "k8s.lab.example" }), /apiServerEndpoint must be host:port/);
     assert.throws(() => renderKubeadmJoinConfig({ ...workerJoinArgs, advertiseAddress: "k8s-worker01" }), /advertiseAddress must be an IPv4/);

@@ -28,33 +28,31 @@ before(async () => {
 
 const cmd = (name: string) => recorder.named(name, command);
 const secretOf = (name: string) => recorder.named(name).outputs;
-const token = () => `${secretOf("lab-secrets-token-id").result}.${secretOf("lab-secrets-token-secret").result}`;
+/** What node 0's mint step printed for `node`'s join (the mocks answer each mint with its own). */
+const minted = (node: string) => JSON.parse(cmd(`${node}-join-credentials`).outputs.stdout) as { token: string; certificateKey: string };
 const hostOf = (r: RecordedResource) => r.inputs.connection.host as string;
 
 describe("cluster secrets", () => {
-    test("the bootstrap token, certificate key and VRRP password have kubeadm's and keepalived's formats", async () => {
-        const { token: t, key, password } = await tokenKeyPassword();
-        assert.match(t, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
-        assert.match(key, /^[0-9a-f]{64}$/);
+    test("the VRRP password has keepalived's format; no join credential is generated in the program (issue 15)", async () => {
+        const { password } = await tokenKeyPassword();
         assert.match(password, /^[A-Za-z0-9]{8}$/);
+        const generated = recorder.resources.filter((r) => r.type.startsWith("random:")).map((r) => r.name).sort();
+        assert.deepEqual(generated, ["lab-secrets-encryption-key", "lab-secrets-keepalived-password"]);
     });
 });
 
 async function tokenKeyPassword() {
-    const init = YAML.parseAllDocuments(cmd("k8s-control01-file-kubeadm-init.yaml").inputs.stdin).map((d) => d.toJS());
     const keepalived = cmd("lab-ha-k8s-control01-file-keepalived.conf").inputs.stdin as string;
-    return {
-        token: init[0].bootstrapTokens[0].token as string,
-        key: init[0].certificateKey as string,
-        password: /auth_pass\s+(\S+)/.exec(keepalived)![1],
-    };
+    return { password: /auth_pass\s+(\S+)/.exec(keepalived)![1] };
 }
 
 describe("wiring: credentials flow from node 0 to every join", () => {
-    test("node 0's init config carries the generated token, certificate key, endpoint and subnets", async () => {
-        const [initConfiguration, clusterConfiguration] = YAML.parseAllDocuments(cmd("k8s-control01-file-kubeadm-init.yaml").inputs.stdin).map((d) => d.toJS());
-        assert.equal(initConfiguration.bootstrapTokens[0].token, token());
-        assert.equal(initConfiguration.certificateKey, secretOf("lab-secrets-certificate-key").hex);
+    test("node 0's init config carries the endpoint and subnets, and no credential (kubeadm makes the init's token)", async () => {
+        const staged = cmd("k8s-control01-file-kubeadm-init.yaml");
+        const [initConfiguration, clusterConfiguration] = YAML.parseAllDocuments(staged.inputs.stdin).map((d) => d.toJS());
+        assert.equal(initConfiguration.bootstrapTokens[0].token, undefined);
+        assert.equal(initConfiguration.certificateKey, undefined);
+        assert.deepEqual(secretValues(staged.wireInputs.stdin), [], "nothing secret in it: its changes show in a preview");
         assert.equal(clusterConfiguration.controlPlaneEndpoint, "k8s.lab.example:443");
         assert.deepEqual(clusterConfiguration.apiServer.certSANs, ["192.168.1.220", "k8s.lab.example"]);
         assert.equal(clusterConfiguration.networking.podSubnet, "10.244.0.0/16");
@@ -63,16 +61,20 @@ describe("wiring: credentials flow from node 0 to every join", () => {
     });
 
     for (const node of joiners) {
-        test(`${node} joins with the token, node 0's CA hash${node.includes("control") ? " and the certificate key" : ""}`, () => {
+        test(`${node} joins with its own minted token, node 0's CA hash${node.includes("control") ? " and its own certificate key" : ""}`, () => {
             const staged = cmd(`${node}-file-kubeadm-join.yaml`);
             assert.equal(hostOf(staged), addressOf[node]);
             const join = YAML.parse(staged.inputs.stdin);
             assert.equal(join.kind, "JoinConfiguration");
-            assert.equal(join.discovery.bootstrapToken.token, token());
+            assert.equal(join.discovery.bootstrapToken.token, minted(node).token);
+            for (const other of joiners.filter((n) => n !== node)) assert.notEqual(minted(other).token, minted(node).token, `${node} shares ${other}'s token`);
+            assert.ok(recorder.dependsOn(staged, cmd(`${node}-join-credentials`)));
+            assert.ok(secretValues(staged.wireInputs.stdin).some((text) => text.includes(minted(node).token)), "the join config is sent as a secret");
             assert.deepEqual(join.discovery.bootstrapToken.caCertHashes, [mockCaCertHash]);
             assert.equal(join.discovery.bootstrapToken.apiServerEndpoint, "k8s.lab.example:443");
             if (node.includes("control")) {
-                assert.equal(join.controlPlane.certificateKey, secretOf("lab-secrets-certificate-key").hex);
+                assert.match(minted(node).certificateKey, /^[0-9a-f]{64}$/);
+                assert.equal(join.controlPlane.certificateKey, minted(node).certificateKey);
             } else {
                 assert.equal(join.controlPlane, undefined);
             }
@@ -124,12 +126,19 @@ describe("wiring: order", () => {
 describe("late joins and scale-in", () => {
     for (const node of joiners) {
         const role = node.includes("control") ? "control-plane" : "worker";
-        test(`${node}: credentials are refreshed on node 0 right before its join`, () => {
-            const refresh = cmd(`${node}-join-refresh`);
-            assert.equal(hostOf(refresh), addressOf["k8s-control01"]);
-            assert.equal(refresh.inputs.stdin, renderScript("join-credentials-refresh.sh"));
-            assert.match(refresh.inputs.create, new RegExp(`JOINING_NODE='${node}' JOIN_ROLE='${role}'`));
-            assert.ok(recorder.dependsOn(cmd(`${node}-kubeadm-join`), refresh));
+        test(`${node}: its credentials are minted on node 0 right before its join, secret and unlogged, once`, () => {
+            const mint = cmd(`${node}-join-credentials`);
+            assert.equal(hostOf(mint), addressOf["k8s-control01"]);
+            assert.equal(mint.inputs.stdin, renderScript("join-credentials-mint.sh"));
+            assert.match(mint.inputs.create, new RegExp(`JOINING_NODE='${node}' JOIN_ROLE='${role}' KUBERNETES_VERSION='1.34.2'`));
+            assert.equal(mint.inputs.logging, "none");
+            assert.ok(mint.additionalSecretOutputs.includes("stdout") && mint.additionalSecretOutputs.includes("stderr"));
+            assert.ok(recorder.dependsOn(cmd(`${node}-kubeadm-join`), mint));
+            // No later edit mints again or writes a token back to the node (issue 15); a rebuilt node does.
+            for (const step of [mint, cmd(`${node}-file-kubeadm-join.yaml`)]) {
+                for (const input of ["connection", "create", "update", "stdin"]) assert.ok(step.ignoreChanges.includes(input), `${step.name} ignores ${input}`);
+                assert.ok(step.replaceWith.includes(recorder.named(`${node}-vm`).urn), `${step.name} is replaced with ${node}'s VM`);
+            }
         });
 
         test(`${node}: removal drains (node 0), resets (the node), then deletes the Node object (node 0)`, () => {
@@ -209,12 +218,34 @@ describe("remote commands", () => {
     });
 });
 
+describe("join credentials are revoked once the joins are done (issue 15)", () => {
+    test("node 0 runs join-credentials-revoke.sh after init and every join, replaced when the set of joins changes", () => {
+        const revoke = cmd("k8s-control01-join-credentials-revoke");
+        assert.equal(hostOf(revoke), addressOf["k8s-control01"]);
+        assert.equal(revoke.inputs.stdin, renderScript("join-credentials-revoke.sh"));
+        for (const node of joiners) assert.ok(recorder.dependsOn(revoke, cmd(`${node}-kubeadm-join`)), node);
+        assert.ok(recorder.dependsOn(revoke, cmd("k8s-control01-kubeadm-init")));
+        assert.equal((revoke.inputs.triggers as unknown[]).length, 1 + joiners.length, "one trigger per init/join step");
+    });
+
+    test("adding a worker replaces the revoke step (it runs again after the new join)", async () => {
+        const before = (cmd("k8s-control01-join-credentials-revoke").inputs.triggers as unknown[]).length;
+        const { recorder: grown } = await evaluateProgram(
+            labConfigWith({ workers: [...workers.map((name) => ({ name, address: addressOf[name] })), { name: "k8s-worker04", address: "192.168.1.213" }] }),
+        );
+        const revoke = grown.named("k8s-control01-join-credentials-revoke", command);
+        assert.equal((revoke.inputs.triggers as unknown[]).length, before + 1);
+        assert.ok(grown.dependsOn(revoke, grown.named("k8s-worker04-kubeadm-join", command)));
+        ({ recorder } = await evaluateProgram(labConfigWith())); // the other tests read the lab's graph
+    });
+});
+
 describe("secrets stay secret", () => {
     test("no secret value appears in any non-secret input of any resource", async () => {
         const { password } = await tokenKeyPassword();
         const secrets = {
-            "bootstrap token": token(),
-            "certificate key": secretOf("lab-secrets-certificate-key").hex as string,
+            ...Object.fromEntries(joiners.map((node) => [`${node}'s minted token`, minted(node).token])),
+            ...Object.fromEntries(controlPlanes.slice(1).map((node) => [`${node}'s minted certificate key`, minted(node).certificateKey])),
             "keepalived password": password,
             "etcd encryption key": secretOf("lab-secrets-encryption-key").base64 as string,
             "SSH private key": "<secret k8s-vsphere-lab:sshPrivateKey from the stack's encrypted config>",

@@ -34,7 +34,7 @@ test("a rebuilt node's run-once steps are replaced with its VM: it is prepared, 
             assert.ok(recorder.named(name, "command:remote:Command").replaceWith.includes(vmUrn), `${name} is not replaced with ${node}-vm`);
         }
         if (node !== "k8s-control01") {
-            assert.ok(recorder.named(`${node}-join-refresh`, "command:remote:Command").replaceWith.includes(vmUrn), `${node}-join-refresh`);
+            assert.ok(recorder.named(`${node}-join-credentials`, "command:remote:Command").replaceWith.includes(vmUrn), `${node}-join-credentials`);
         }
         // Delete-time steps (drain, reset, forget) are not replaced: a replacement would run them.
         for (const command of commands.filter((c) => c.name.startsWith(`${node}-`) && c.inputs.create === undefined)) {
