@@ -203,7 +203,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         problems.push(`${vsphereProviderKeys.server} is not set: pulumi config set ${vsphereProviderKeys.server} <vcenter or esxi host>.`);
     }
     if (vsphereUser.trim() === "") {
-        problems.push(`${vsphereProviderKeys.user} is not set: pulumi config set ${vsphereProviderKeys.user} administrator@vsphere.local (or your user).`);
+        problems.push(`${vsphereProviderKeys.user} is not set: pulumi config set ${vsphereProviderKeys.user} k8s-lab@vsphere.local (a user with the lab's roles: README 'The vCenter account').`);
     }
     if (vspherePassword === undefined) {
         problems.push(`${vsphereProviderKeys.password} is not set: pulumi config set --secret ${vsphereProviderKeys.password} <password>.`);

@@ -8,6 +8,7 @@ import * as path from "path";
 import { stringifyYaml } from "../components/render/yaml";
 import { ConfigKey, configKeys, projectName, vsphereProviderKeys } from "../components/configSchema";
 import { renderResultSections } from "./resultTables";
+import { renderVspherePrivileges } from "../providers/vspherePrivileges";
 import { projectRoot } from "../components/render/manifests";
 
 /** The project file, config block included. */
@@ -51,7 +52,7 @@ export function renderConfigReference(): string {
         [vsphereProviderKeys.server, "string", "required", "vCenter (or ESXi) host name."],
         [vsphereProviderKeys.user, "string", "required", "vSphere user."],
         [vsphereProviderKeys.password, "string", "secret, required", "vSphere password: `pulumi config set --secret vsphere:password`."],
-        [vsphereProviderKeys.allowUnverifiedSsl, "boolean", "`false`", "Accept a self-signed vCenter certificate (typical in a lab)."],
+        [vsphereProviderKeys.allowUnverifiedSsl, "boolean", "`false`", "Accept any vCenter certificate, unverified. Leave it false and trust the vCenter's CA instead (README 'The vCenter account')."],
     ].map(([key, type, fallback, meaning]) => `| \`${key}\` | ${type} | ${fallback} | ${meaning} |`);
     return [
         `Keys without a namespace are \`${projectName}:<key>\` (\`pulumi config set <key> <value>\` adds it).`,
@@ -90,6 +91,7 @@ export function syncConfigDocs(): string[] {
     const readme = path.join(projectRoot, "README.md");
     if (fs.existsSync(readme)) {
         let text = replaceMarkedSection(fs.readFileSync(readme, "utf8"), "config-reference", renderConfigReference());
+        text = replaceMarkedSection(text, "vsphere-privileges", renderVspherePrivileges());
         for (const [name, content] of Object.entries(renderResultSections())) text = replaceMarkedSection(text, name, content);
         write("README.md", text);
     }

@@ -7,6 +7,7 @@ import { configKeys } from "../../components/configSchema";
 import { projectRoot } from "../../components/render/manifests";
 import { renderConfigReference, renderProjectFile, replaceMarkedSection } from "../../scripts/configDocs";
 import { renderResultSections } from "../../scripts/resultTables";
+import { renderVspherePrivileges } from "../../providers/vspherePrivileges";
 
 const read = (file: string) => fs.readFileSync(path.join(projectRoot, file), "utf8");
 
@@ -32,6 +33,12 @@ test("the README's config reference is current (npm run docs)", () => {
     for (const key of Object.keys(configKeys)) {
         assert.ok(readme.includes(`| \`${key}\` |`), `README lacks ${key}`);
     }
+});
+
+test("the README's vCenter privileges table is current with providers/vspherePrivileges.ts (npm run docs)", () => {
+    const readme = read("README.md");
+    assert.equal(readme, replaceMarkedSection(readme, "vsphere-privileges", renderVspherePrivileges()));
+    assert.match(readme, /`VirtualMachine\.Provisioning\.Clone`/);
 });
 
 test("the README's benchmark and HA tables are generated from bench/results (npm run docs)", () => {
