@@ -138,9 +138,21 @@ export class ClusterAddons extends pulumi.ComponentResource {
             const ns = namespace(ingress.release, ingress.namespace, addonGate, addonPodSecurity.ingress);
             const roles: IngressRole[] = [{ internal: false }, ...(cfg.ingress.internal.enabled ? [{ internal: true }] : [])];
             for (const role of roles) {
-                const releaseName = role.internal ? `${ingress.release}-internal` : ingress.release;
+                const suffix = role.internal ? "-internal" : "";
+                const releaseName = `${ingress.release}${suffix}`;
+                // Issue 11: one resource per role, whichever controller fills it, so switching
+                // ingressController replaces it and the old controller goes first
+                // (deleteBeforeReplace): with ingressAddress set, MetalLB gives the new Service that
+                // address only once the old one has released it. The aliases keep the names this
+                // resource had when it was named after its controller.
+                const aliases = Object.values(ingressControllers).map((controller) => ({ name: `${name}-${controller.release}${suffix}` }));
                 ingressReleases.push(
-                    release(`${name}-${releaseName}`, releaseName, ingress.chart, ingress.namespace, ingress.values(cfg, role), inCluster([...ingressGate, ns])),
+                    release(`${name}-ingress${suffix}`, releaseName, ingress.chart, ingress.namespace, ingress.values(cfg, role), {
+                        ...inCluster([...ingressGate, ns]),
+                        aliases,
+                        replaceOnChanges: ["chart", "name", "namespace"],
+                        deleteBeforeReplace: true,
+                    }),
                 );
             }
         }

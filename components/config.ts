@@ -16,6 +16,12 @@ export interface NodeSpec {
     readonly diskGb: number;
     /** Reserve all guest memory on the host (always for workers, optional for control planes). */
     readonly reserveMemory: boolean;
+    /**
+     * Issue 11: the node's host is dead and it is about to be removed from the config. Its
+     * node-side clean-ups (drain, kubeadm reset) are skipped on removal; node 0 still deletes its
+     * Node object and etcd member.
+     */
+    readonly unreachable: boolean;
 }
 
 export type CniPlugin = "flannel" | "calico";
@@ -319,6 +325,20 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         if (node.diskGb < minimumDiskGb) {
             problems.push(`${where} has a ${node.diskGb} GB disk: images and etcd need at least ${minimumDiskGb} GB (50 is comfortable); raise diskGb.`);
         }
+    }
+
+    // Issue 11: removing a dead node. Node 0 runs every removal, and etcd removes a member only
+    // while a majority of members is alive.
+    if (controlPlanes[0]?.unreachable) {
+        problems.push(
+            `${fullKey("controlPlanes")}[0].unreachable: the first control plane runs every removal and cannot be removed; if its host is dead, restore the cluster from an etcd snapshot (README "Backups and restore").`,
+        );
+    }
+    const deadControlPlanes = controlPlanes.filter((node) => node.unreachable).length;
+    if (controlPlanes.length > 1 && deadControlPlanes * 2 >= controlPlanes.length) {
+        problems.push(
+            `${fullKey("controlPlanes")}: ${deadControlPlanes} of ${controlPlanes.length} are unreachable: etcd has lost its majority and cannot remove a member; restore from an etcd snapshot (README "Backups and restore") instead.`,
+        );
     }
 
     const linkedClones = bool("linkedClones");
@@ -716,7 +736,7 @@ class KeyReader {
             this.problems.push(`${fullKey(key)} is not a list: write a YAML list of {name, address} entries.`);
             return [];
         }
-        const allowed = new Set(["name", "address", "cpus", "memoryMb", "diskGb"]);
+        const allowed = new Set(["name", "address", "cpus", "memoryMb", "diskGb", "unreachable"]);
         return value.flatMap((entry: unknown, index: number): NodeSpec[] => {
             const where = `${fullKey(key)}[${index}]`;
             if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
@@ -725,7 +745,7 @@ class KeyReader {
             }
             const item = entry as Record<string, unknown>;
             for (const field of Object.keys(item).filter((f) => !allowed.has(f))) {
-                this.problems.push(`${where}.${field} is not a node field: use name, address, cpus, memoryMb or diskGb.`);
+                this.problems.push(`${where}.${field} is not a node field: use name, address, cpus, memoryMb, diskGb or unreachable.`);
             }
             const text = (field: string): string => {
                 const v = item[field];
@@ -734,6 +754,14 @@ class KeyReader {
                     return "";
                 }
                 return v.trim();
+            };
+            const flag = (field: "unreachable"): boolean => {
+                const v = item[field];
+                if (v !== undefined && typeof v !== "boolean") {
+                    this.problems.push(`${where}.${field} '${String(v)}' is not true or false.`);
+                    return false;
+                }
+                return v === true;
             };
             const count = (field: "cpus" | "memoryMb" | "diskGb"): number => {
                 const v = item[field];
@@ -755,6 +783,7 @@ class KeyReader {
                     memoryMb: count("memoryMb"),
                     diskGb: count("diskGb"),
                     reserveMemory: defaults.reserveMemory,
+                    unreachable: flag("unreachable"),
                 },
             ];
         });

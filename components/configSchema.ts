@@ -62,9 +62,13 @@ export const configKeys = {
     // --- nodes
     controlPlanes: {
         type: "nodes",
-        description: "Control-plane nodes: a list of {name, address} (optional cpus, memoryMb, diskGb). 1, 3 or 5: stacked etcd needs an odd count.",
+        description:
+            "Control-plane nodes: a list of {name, address} (optional cpus, memoryMb, diskGb; unreachable: true before removing a node whose host is dead). 1, 3 or 5: stacked etcd needs an odd count.",
     },
-    workers: { type: "nodes", description: "Worker nodes: a list of {name, address} (optional cpus, memoryMb, diskGb). May be empty." },
+    workers: {
+        type: "nodes",
+        description: "Worker nodes: a list of {name, address} (optional cpus, memoryMb, diskGb; unreachable: true before removing a node whose host is dead). May be empty.",
+    },
     controlPlaneCpus: { type: "integer", default: 2, description: "vCPUs of each control plane (kubeadm needs 2)." },
     controlPlaneMemoryMb: { type: "integer", default: 2048, description: "Memory of each control plane in MB (kubeadm needs 2048)." },
     workerCpus: { type: "integer", default: 2, description: "vCPUs of each worker." },

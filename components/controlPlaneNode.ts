@@ -44,6 +44,8 @@ export interface ControlPlaneNodeArgs {
     /** Set on nodes 1..n: join with these credentials, after `after` (the previous control plane). */
     readonly join?: JoinCredentials;
     readonly after?: readonly pulumi.Resource[];
+    /** Nodes 2..n: the previous joining control plane's reset (removals run one after another). */
+    readonly leavesBefore?: pulumi.Resource;
     /** etcd snapshot timer settings (issue 12): installed once the node is a member. */
     readonly etcdSnapshots: EtcdSnapshotConfig;
     /**
@@ -62,6 +64,8 @@ export interface ControlPlaneNodeArgs {
 export class ControlPlaneNode extends pulumi.ComponentResource {
     /** The init or join step: everything that needs this node in the cluster waits for it. */
     public readonly joined: command.remote.Command;
+    /** Nodes 1..n: the kubeadm reset run when the node is removed (it leaves etcd). */
+    public readonly reset?: command.remote.Command;
     /** The etcd snapshot install (timer enabled, first snapshot taken). */
     public readonly etcdSnapshots: command.remote.Command;
     /** Node 0 only: what every other node needs to join. */
@@ -88,11 +92,20 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         );
 
         if (args.join) {
-            this.joined = joinCluster(
+            const joined = joinCluster(
                 name,
-                { prepared, join: args.join, controlPlane: { taint: args.taint }, after: args.after, staged: stagedApiServerFiles },
+                {
+                    prepared,
+                    join: args.join,
+                    controlPlane: { taint: args.taint },
+                    after: args.after,
+                    staged: stagedApiServerFiles,
+                    leavesBefore: args.leavesBefore,
+                },
                 this,
             );
+            this.joined = joined.joined;
+            this.reset = joined.reset;
             this.etcdSnapshots = this.installSnapshots(name, args);
             this.registerOutputs({});
             return;

@@ -155,11 +155,19 @@ export class KubernetesLab extends pulumi.ComponentResource {
         const join = first.joinCredentials!;
 
         // Control planes join one after another: each waits for the previous one's join.
+        // Removed ones leave one after another too, the later first (issue 11): each reset waits
+        // for the previous control plane's, and deletes run the dependent first.
         let previous: pulumi.Resource = first.joined;
+        let previousReset: pulumi.Resource | undefined;
         const controlPlaneJoins: pulumi.Resource[] = [];
         for (const node of otherControlPlanes) {
-            const controlPlane = new ControlPlaneNode(node.name, { ...controlPlaneArgs(node), join, after: [previous] }, { parent: this });
+            const controlPlane = new ControlPlaneNode(
+                node.name,
+                { ...controlPlaneArgs(node), join, after: [previous], leavesBefore: previousReset },
+                { parent: this },
+            );
             previous = controlPlane.joined;
+            previousReset = controlPlane.reset;
             controlPlaneJoins.push(controlPlane.joined);
         }
         // Workers join in parallel, each after node 0 and the endpoint only.

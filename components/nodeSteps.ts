@@ -70,6 +70,20 @@ export interface JoinClusterArgs {
     readonly after?: readonly pulumi.Resource[];
     /** Files staged on the joining node that its join needs (a control plane's apiserver files). */
     readonly staged?: readonly pulumi.Resource[];
+    /**
+     * Issue 11: the previous control plane's reset. This node's reset depends on it, so when both
+     * nodes are removed in one `pulumi up` this one leaves etcd first and the previous one only
+     * after (deletes run dependents first): never two members leaving at once.
+     */
+    readonly leavesBefore?: pulumi.Resource;
+}
+
+/** A joined node's steps that others order against. */
+export interface JoinedNode {
+    /** The kubeadm join. */
+    readonly joined: command.remote.Command;
+    /** The delete-only kubeadm reset on the node (a control plane leaves etcd there). */
+    readonly reset: command.remote.Command;
 }
 
 /**
@@ -78,9 +92,9 @@ export interface JoinClusterArgs {
  * delete-only commands whose delete order Pulumi derives from their dependencies:
  * drain (on node 0) -> kubeadm reset (on the node) -> delete the Node object and etcd member (node 0).
  * All clean-ups are `deletedWith` node 0's init: destroying the whole cluster skips them.
- * Returns the join command.
+ * Returns the join and the reset.
  */
-export function joinCluster(name: string, args: JoinClusterArgs, parent: pulumi.Resource): command.remote.Command {
+export function joinCluster(name: string, args: JoinClusterArgs, parent: pulumi.Resource): JoinedNode {
     const { prepared, join } = args;
     const node = prepared.node;
     const role = node.role;
@@ -138,11 +152,17 @@ export function joinCluster(name: string, args: JoinClusterArgs, parent: pulumi.
         { parent, dependsOn: [credentials, stagedConfig, ...(args.staged ?? []), forget, prepared.prepared, ...join.haEndpointReady, ...(args.after ?? [])] },
     );
 
+    // Issue 11: a node marked unreachable (its host is dead) is not drained or reset when it is
+    // removed: those steps are dropped from the state without running (retainOnDelete), where they
+    // would retry SSH for minutes and fail. Node 0 still deletes the Node object and etcd member
+    // (forget), and pod GC removes the pods bound to a Node that is gone.
+    const skippedIfDead = node.unreachable ? { retainOnDelete: true } : {};
+
     // Deleted before the join: kubeadm reset on the node itself (a control plane leaves etcd).
     const reset = runScriptOnDelete(
         `${name}-reset`,
         { node: prepared.connection, stagedScript: prepared.resetScript, stagedScriptName: "node-reset.sh" },
-        { ...cleanUp, dependsOn: [joined] },
+        { ...cleanUp, ...skippedIfDead, dependsOn: [joined, ...(args.leavesBefore ? [args.leavesBefore] : [])] },
     );
 
     // Deleted first: drain the node while it still runs.
@@ -154,9 +174,9 @@ export function joinCluster(name: string, args: JoinClusterArgs, parent: pulumi.
             stagedScriptName: "node-remove.sh",
             env: { ...removeEnv, REMOVE_STEP: "drain" },
         },
-        { ...cleanUp, dependsOn: [reset] },
+        { ...cleanUp, ...skippedIfDead, dependsOn: [reset] },
     );
-    return joined;
+    return { joined, reset };
 }
 
 /**

@@ -29,7 +29,7 @@ export class WorkerNode extends pulumi.ComponentResource {
             { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion, runsWorkloads: true },
             this,
         );
-        this.joined = joinCluster(name, { prepared, join: args.join }, this);
+        this.joined = joinCluster(name, { prepared, join: args.join }, this).joined;
         this.registerOutputs({});
     }
 }

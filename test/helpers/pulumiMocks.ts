@@ -34,6 +34,8 @@ export interface RecordedResource {
     /** URNs whose replacement replaces this resource too (issue 11). */
     readonly replaceWith: string[];
     readonly deleteBeforeReplace: boolean;
+    /** The engine drops the resource from state on delete without calling its provider. */
+    readonly retainOnDelete: boolean;
     readonly additionalSecretOutputs: readonly string[];
     readonly replaceOnChanges: readonly string[];
     readonly ignoreChanges: readonly string[];
@@ -336,6 +338,7 @@ export function installMocks(stack = "test"): MockRecorder {
                     deletedWith: req.getDeletedwith(),
                     replaceWith: req.getReplaceWithList(),
                     deleteBeforeReplace: req.getDeletebeforereplace(),
+                    retainOnDelete: Boolean(req.getRetainondelete?.()),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     replaceOnChanges: req.getReplaceonchangesList(),
                     ignoreChanges: req.getIgnorechangesList(),

@@ -10,6 +10,8 @@
 //    under `clone` replaces the VM (unless ignored with ignoreChanges); numCpus/memory changes
 //    power-cycle it (no CPU/memory hot-add is enabled); an extraConfig change power-cycles it
 //    unless extraConfigRebootRequired is false; other changes update it in place.
+//  - replaceOnChanges (Pulumi resource option docs): a change of a listed input replaces the
+//    resource, and with deleteBeforeReplace the old one is deleted before the new one is created.
 //  - anything else: an input change is an update.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -53,6 +55,7 @@ async function classify(before: RecordedResource, after: RecordedResource): Prom
     // The engine applies the new program's ignoreChanges (the goal state's options).
     const changed = changedKeys(before.inputs, after.inputs, after.ignoreChanges);
     if (changed.length === 0) return "same";
+    if (changed.some((key) => after.replaceOnChanges.includes(key))) return "replace";
     if (before.type === "command:remote:Command") return changed.includes("triggers") ? "replace" : "update";
     if (before.type === "vsphere:index/virtualMachine:VirtualMachine") {
         if (changed.includes("clone")) return "replace";
@@ -178,3 +181,35 @@ for (const [key, changes, created] of [
         for (const vm of vms) assert.equal(result.get(vm), "same", vm);
     });
 }
+
+// Issue 11: switching the ingress controller with a fixed ingressAddress. MetalLB gives an address
+// to one Service at a time, so the new controller's Service gets it only after the old one is gone.
+for (const [from, to] of [["ingress-nginx", "traefik"], ["traefik", "ingress-nginx"]] as const) {
+    test(`change matrix: ingressController ${from} -> ${to} replaces the ingress release, the old one deleted first`, async () => {
+        const base = { ingressController: from, ingressAddress: "192.168.1.225", internalIngress: true, internalIngressAddress: "192.168.1.226" };
+        const base0 = (await evaluateProgram(labConfigWith(base))).recorder.resources.slice();
+        const next0 = (await evaluateProgram(labConfigWith({ ...base, ingressController: to }))).recorder.resources.slice();
+        for (const role of ["lab-addons-ingress", "lab-addons-ingress-internal"]) {
+            const [before, after] = [base0, next0].map((list) => list.find((r) => r.name === role)!);
+            assert.equal(before.urn, after.urn, `${role}: one resource whichever controller fills it`);
+            assert.equal(await classify(before, after), "replace", role);
+            assert.equal(after.deleteBeforeReplace, true, `${role}: the old controller must go first`);
+            assert.equal(after.inputs.chart, to);
+        }
+    });
+}
+
+// Issue 11: removing a node whose host is dead. Step 1 marks it unreachable: nothing runs (no SSH to
+// the dead host), only the drain and reset are set to be dropped without running on removal.
+test("change matrix: marking a worker unreachable changes no input of any resource (nothing runs on the dead host)", async () => {
+    const workers = [
+        { name: "k8s-worker01", address: "192.168.1.210" },
+        { name: "k8s-worker02", address: "192.168.1.211", unreachable: true },
+        { name: "k8s-worker03", address: "192.168.1.212" },
+    ];
+    const result = await plan({ workers });
+    assert.deepEqual(withOutcome(result, "create", "delete", "update", "power-cycle", "replace", "refused"), []);
+    const { recorder } = await evaluateProgram(labConfigWith({ workers }));
+    const retained = recorder.resources.filter((r) => r.retainOnDelete).map((r) => r.name).sort();
+    assert.deepEqual(retained, ["k8s-worker02-drain", "k8s-worker02-reset"], "only the dead node's own clean-ups are skipped; forget still runs on node 0");
+});

@@ -73,7 +73,7 @@ test("the lab config installs flannel, MetalLB with its pool and advertisement, 
         [
             "addons-flannel",
             "addons-flannel-namespace",
-            "addons-ingress-nginx",
+            "addons-ingress",
             "addons-ingress-nginx-namespace",
             "addons-kubelet-csr-approver",
             "addons-metallb",
@@ -129,7 +129,7 @@ test("charts and releases are pinned to the versions and repositories of VERSION
     const e = await evaluate({ internalIngress: true });
     assert.deepEqual(pinned(e.named("addons-flannel")), { chart: "flannel", version: "v0.28.9", repo: "https://flannel-io.github.io/flannel/" });
     assert.deepEqual(pinned(e.named("addons-metallb")), { chart: "metallb", version: "0.16.1", repo: "https://metallb.github.io/metallb" });
-    for (const name of ["addons-ingress-nginx", "addons-ingress-nginx-internal"]) {
+    for (const name of ["addons-ingress", "addons-ingress-internal"]) {
         assert.deepEqual(pinned(e.named(name)), { chart: "ingress-nginx", version: "4.15.1", repo: "https://kubernetes.github.io/ingress-nginx" });
     }
     assert.deepEqual(pinned(e.named("addons-nfs")), {
@@ -140,7 +140,7 @@ test("charts and releases are pinned to the versions and repositories of VERSION
     const calico = await evaluate({ cni: "calico" });
     assert.deepEqual(pinned(calico.named("addons-calico")), { chart: "tigera-operator", version: "v3.32.1", repo: "https://docs.tigera.io/calico/charts" });
     const traefik = await evaluate({ ingressController: "traefik" });
-    assert.deepEqual(pinned(traefik.named("addons-traefik")), { chart: "traefik", version: "41.3.0", repo: "https://traefik.github.io/charts" });
+    assert.deepEqual(pinned(traefik.named("addons-ingress")), { chart: "traefik", version: "41.3.0", repo: "https://traefik.github.io/charts" });
     assert.deepEqual(pinned(e.named("addons-kubelet-csr-approver")), {
         chart: "kubelet-csr-approver",
         version: "1.2.14",
@@ -154,7 +154,7 @@ test("charts and releases are pinned to the versions and repositories of VERSION
         repo: "https://prometheus-community.github.io/helm-charts",
     });
     assert.deepEqual(pinned(more.named("addons-flux")), { chart: "flux2", version: "2.18.3", repo: "https://fluxcd-community.github.io/helm-charts" });
-    for (const name of ["addons-traefik", "addons-traefik-internal"]) {
+    for (const name of ["addons-ingress", "addons-ingress-internal"]) {
         assert.deepEqual(pinned(more.named(name)), { chart: "traefik", version: "41.3.0", repo: "https://traefik.github.io/charts" });
     }
     assert.equal(Object.keys(addonCharts).length, 10, "every pinned chart is checked above");
@@ -164,13 +164,13 @@ test("MetalLB deploys as a Chart (awaits every object) in a privileged namespace
     const e = await evaluate();
     assert.equal(e.named("addons-metallb").type, chartType);
     assert.equal(e.named("addons-metallb").inputs.namespace, "metallb-system");
-    assert.equal(e.named("addons-ingress-nginx").type, releaseType);
+    assert.equal(e.named("addons-ingress").type, releaseType);
     const namespace = e.named("addons-metallb-namespace").inputs.metadata;
     assert.equal(namespace.name, "metallb-system");
     assert.equal(namespace.labels["pod-security.kubernetes.io/enforce"], "privileged");
     assert.equal(e.named("addons-flannel-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
     assert.equal((await evaluate({ cni: "calico" })).named("addons-calico").type, releaseType);
-    assert.equal((await evaluate({ ingressController: "traefik" })).named("addons-traefik").type, releaseType);
+    assert.equal((await evaluate({ ingressController: "traefik" })).named("addons-ingress").type, releaseType);
 });
 
 test("the MetalLB pool and L2Advertisement wait for the MetalLB chart, and the advertisement names the pool", async () => {
@@ -188,8 +188,8 @@ test("the MetalLB pool and L2Advertisement wait for the MetalLB chart, and the a
 
 test("the ingress controller waits for the announced pool (its Service needs an address)", async () => {
     for (const [changes, release] of [
-        [{}, "addons-ingress-nginx"],
-        [{ ingressController: "traefik" }, "addons-traefik"],
+        [{}, "addons-ingress"],
+        [{ ingressController: "traefik" }, "addons-ingress"],
     ] as const) {
         const e = await evaluate(changes);
         assert.ok(waitsFor(e, e.named(release), e.named("addons-metallb-pool")));
@@ -199,8 +199,8 @@ test("the ingress controller waits for the announced pool (its Service needs an 
 
 test("turning each add-on off removes it and nothing else", async () => {
     const all = (await evaluate({ internalIngress: true })).names;
-    const internal = ["addons-ingress-nginx-internal"];
-    const ingress = ["addons-ingress-nginx-namespace", "addons-ingress-nginx", ...internal];
+    const internal = ["addons-ingress-internal"];
+    const ingress = ["addons-ingress-nginx-namespace", "addons-ingress", ...internal];
     const metallb = ["addons-metallb-namespace", "addons-metallb", "addons-metallb-pool", "addons-metallb-l2advertisement"];
     const nfs = ["addons-nfs-namespace", "addons-nfs"];
     assert.deepEqual((await evaluate({ internalIngress: false })).names, without(all, internal));
@@ -224,18 +224,18 @@ test("cni calico replaces flannel with the tigera-operator and the pod CIDR, and
 test("ingressController traefik replaces ingress-nginx with Traefik as the default class at the fixed address", async () => {
     const nginx = await evaluate();
     const traefik = await evaluate({ ingressController: "traefik" });
-    const nginxNames = ["addons-ingress-nginx-namespace", "addons-ingress-nginx"];
-    const traefikNames = ["addons-traefik-namespace", "addons-traefik"];
+    const nginxNames = ["addons-ingress-nginx-namespace", "addons-ingress"];
+    const traefikNames = ["addons-traefik-namespace", "addons-ingress"];
     assert.deepEqual(without(traefik.names, traefikNames), without(nginx.names, nginxNames));
-    const values = traefik.named("addons-traefik").inputs.values;
+    const values = traefik.named("addons-ingress").inputs.values;
     assert.equal(values.ingressClass.isDefaultClass, true);
     assert.equal(values.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.225");
 });
 
 test("the internal ingress-nginx has its own class, controllerValue, electionID and address", async () => {
     const e = await evaluate({ internalIngress: true, internalIngressAddress: "192.168.1.226" });
-    const external = e.named("addons-ingress-nginx").inputs;
-    const internal = e.named("addons-ingress-nginx-internal").inputs;
+    const external = e.named("addons-ingress").inputs;
+    const internal = e.named("addons-ingress-internal").inputs;
     assert.notEqual(internal.name, external.name, "Helm release names");
     const ext = external.values.controller;
     const int = internal.values.controller;
@@ -340,8 +340,8 @@ test("issue 13: metrics-server waits for the kubelet-serving CSR approver, which
 
 test("issue 13: two Traefik instances have distinct classes, Helm releases and addresses; only the external class is the default", async () => {
     const e = await evaluate({ ingressController: "traefik", internalIngress: true, internalIngressAddress: "192.168.1.226" });
-    const external = e.named("addons-traefik").inputs;
-    const internal = e.named("addons-traefik-internal").inputs;
+    const external = e.named("addons-ingress").inputs;
+    const internal = e.named("addons-ingress-internal").inputs;
     assert.notEqual(internal.name, external.name, "Helm release names");
     assert.notEqual(internal.values.ingressClass.name, external.values.ingressClass.name);
     assert.equal(external.values.ingressClass.isDefaultClass, true);
@@ -351,7 +351,7 @@ test("issue 13: two Traefik instances have distinct classes, Helm releases and a
     assert.equal(internal.values.providers.kubernetesCRD.ingressClass, internal.values.ingressClass.name);
     assert.equal(external.values.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.225");
     assert.equal(internal.values.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.226");
-    assert.ok(waitsFor(e, e.named("addons-traefik-internal"), e.named("addons-metallb-l2advertisement")));
+    assert.ok(waitsFor(e, e.named("addons-ingress-internal"), e.named("addons-metallb-l2advertisement")));
 });
 
 test("issue 13: monitoring waits for NFS and the ingress; Grafana's password is generated, sent only as secrets and exported as a secret", async () => {
@@ -361,7 +361,7 @@ test("issue 13: monitoring waits for NFS and the ingress; Grafana's password is 
     assert.equal(release.inputs.namespace, "monitoring");
     assert.equal(release.inputs.timeout, 900, "longer than Helm's 300 s default");
     assert.equal(release.inputs.atomic, true);
-    for (const dependency of ["addons-nfs", "addons-ingress-nginx", "addons-ingress-nginx-internal", "addons-grafana-admin"]) {
+    for (const dependency of ["addons-nfs", "addons-ingress", "addons-ingress-internal", "addons-grafana-admin"]) {
         assert.ok(waitsFor(e, release, e.named(dependency)), `monitoring does not wait for ${dependency}`);
     }
     assert.equal(release.inputs.values.grafana.ingress.ingressClassName, "nginx-internal");

@@ -27,6 +27,25 @@ const workers = [
  */
 const fluxOn = { flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" };
 const rules: { rule: string; changes: Record<string, unknown>; key: string; fix: RegExp }[] = [
+    // Issue 11: a dead node's removal
+    {
+        rule: "the first control plane marked unreachable",
+        changes: { controlPlanes: [{ ...controlPlanes[0], unreachable: true }, controlPlanes[1], controlPlanes[2]] },
+        key: "k8s-vsphere-lab:controlPlanes[0].unreachable",
+        fix: /runs every removal and cannot be removed; .*etcd snapshot/,
+    },
+    {
+        rule: "a majority of control planes unreachable",
+        changes: { controlPlanes: [controlPlanes[0], { ...controlPlanes[1], unreachable: true }, { ...controlPlanes[2], unreachable: true }] },
+        key: "k8s-vsphere-lab:controlPlanes",
+        fix: /2 of 3 are unreachable: etcd has lost its majority/,
+    },
+    {
+        rule: "unreachable that is not a boolean",
+        changes: { workers: [{ ...workers[0], unreachable: "yes" }] },
+        key: "k8s-vsphere-lab:workers[0].unreachable",
+        fix: /is not true or false/,
+    },
     // Issue 15 item 4
     {
         rule: "a Pod Security level that does not exist",

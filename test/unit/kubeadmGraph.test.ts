@@ -218,6 +218,16 @@ describe("remote commands", () => {
     });
 });
 
+describe("two control planes removed at once leave etcd one after another (issue 11)", () => {
+    test("control03's reset depends on control02's: the engine deletes control03's first, control02's only after it", () => {
+        const [reset02, reset03] = [cmd("k8s-control02-reset"), cmd("k8s-control03-reset")];
+        assert.ok(recorder.dependsOn(reset03, reset02), "control03's reset must wait for control02's (delete order: dependents first)");
+        assert.ok(!recorder.dependsOn(reset02, reset03), "a cycle");
+        // Workers' resets are not chained: they hold no etcd member.
+        assert.ok(!recorder.dependsOn(cmd("k8s-worker02-reset"), cmd("k8s-worker01-reset")));
+    });
+});
+
 describe("join credentials are revoked once the joins are done (issue 15)", () => {
     test("node 0 runs join-credentials-revoke.sh after init and every join, replaced when the set of joins changes", () => {
         const revoke = cmd("k8s-control01-join-credentials-revoke");

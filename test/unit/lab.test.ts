@@ -38,7 +38,7 @@ test("in the whole lab, every add-on waits for ApiServerReady; the CNI goes firs
 });
 
 test("issue 14: the ingress controller and the NFS provisioner do not wait for each other; ingress waits for MetalLB's pool", () => {
-    const ingress = recorder.named("lab-addons-ingress-nginx");
+    const ingress = recorder.named("lab-addons-ingress");
     const nfs = recorder.named("lab-addons-nfs");
     const nfsParts = [nfs, recorder.named("lab-addons-nfs-namespace")];
     const ingressParts = [ingress, recorder.named("lab-addons-ingress-nginx-namespace")];
