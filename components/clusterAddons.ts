@@ -205,7 +205,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 addonNamespaces.monitoring,
                 kubePrometheusStackValues(cfg),
                 inCluster([...ingressGate, ...ingressReleases, ...storageReady, ns, adminSecret]),
-                // Eight images and three volumes on a lab's uplink: more than Helm's 5 minutes.
+                // Nine images (ten with nfs: README "Supply chain") and three volumes on a lab's uplink: more than Helm's 5 minutes.
                 monitoringTimeoutSeconds,
             );
         }

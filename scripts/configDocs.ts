@@ -9,6 +9,7 @@ import { stringifyYaml } from "../components/render/yaml";
 import { ConfigKey, configKeys, projectName, vsphereProviderKeys } from "../components/configSchema";
 import { renderResultSections } from "./resultTables";
 import { renderVspherePrivileges } from "../providers/vspherePrivileges";
+import { renderAddonImages } from "./addonImages";
 import { projectRoot } from "../components/render/manifests";
 
 /** The project file, config block included. */
@@ -92,6 +93,7 @@ export function syncConfigDocs(): string[] {
     if (fs.existsSync(readme)) {
         let text = replaceMarkedSection(fs.readFileSync(readme, "utf8"), "config-reference", renderConfigReference());
         text = replaceMarkedSection(text, "vsphere-privileges", renderVspherePrivileges());
+        text = replaceMarkedSection(text, "addon-images", renderAddonImages());
         for (const [name, content] of Object.entries(renderResultSections())) text = replaceMarkedSection(text, name, content);
         write("README.md", text);
     }
