@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApiServerReady } from "../providers/apiServerReady";
 import { ClusterIdentity } from "../providers/clusterIdentity";
+import { NodeSize, ResizeGuard } from "../providers/resizeGuard";
 import * as vsphere from "../providers/vsphere";
 import { ClusterAddons } from "./clusterAddons";
 import { ClusterSecrets } from "./clusterSecrets";
@@ -75,6 +76,16 @@ export class KubernetesLab extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // Issue 11: refuses at preview a change that would power-cycle two or more VMs at once.
+        const sizeKeys = (list: "controlPlanes" | "workers", index: number) =>
+            list === "controlPlanes"
+                ? `controlPlanes[${index}].cpus/memoryMb or controlPlaneCpus/controlPlaneMemoryMb/reserveControlPlaneMemory`
+                : `workers[${index}].cpus/memoryMb or workerCpus/workerMemoryMb`;
+        const sizes: Record<string, NodeSize> = Object.fromEntries([
+            ...cfg.controlPlanes.map((node, index) => [node.name, { role: node.role, cpus: node.cpus, memoryMb: node.memoryMb, reserveMemory: node.reserveMemory, keys: sizeKeys("controlPlanes", index) }]),
+            ...cfg.workers.map((node, index) => [node.name, { role: node.role, cpus: node.cpus, memoryMb: node.memoryMb, reserveMemory: node.reserveMemory, keys: sizeKeys("workers", index) }]),
+        ]);
+        const resizeGuard = new ResizeGuard(`${name}-resize-guard`, { nodes: sizes }, { parent: this });
         const placement = lookUpPlacement(name, cfg, this);
         const nodeVms = new Map<string, NodeVm>();
         for (const node of [...cfg.controlPlanes, ...cfg.workers]) {
@@ -89,6 +100,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
                         adminUser: cfg.ssh.user,
                         sshPublicKey: cfg.ssh.publicKey,
                         apiHost: cfg.apiEndpoint.dnsName ? { name: cfg.apiEndpoint.dnsName, address: cfg.apiEndpoint.vip } : undefined,
+                        after: [resizeGuard],
                     },
                     { parent: this },
                 ),

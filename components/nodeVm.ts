@@ -38,6 +38,8 @@ export interface NodeVmArgs {
     readonly sshPublicKey: string;
     /** The API's DNS name and VIP for the guest's /etc/hosts; absent when the endpoint is the VIP itself. */
     readonly apiHost?: { readonly name: string; readonly address: string };
+    /** Resources the VM waits for: the resize guard (issue 11) judges a change before any VM moves. */
+    readonly after?: readonly pulumi.Resource[];
 }
 
 /**
@@ -167,6 +169,7 @@ export class NodeVm extends pulumi.ComponentResource {
             {
                 parent: this,
                 provider: placement.provider,
+                dependsOn: [...(args.after ?? [])],
                 additionalSecretOutputs: ["extraConfig"],
                 ignoreChanges: ["clone", "disks[0].thinProvisioned", "disks[0].eagerlyScrub", ...(placement.linkedClone ? ["disks[0].size"] : [])],
                 deleteBeforeReplace: true,

@@ -1,8 +1,9 @@
 // Issue 11: the change matrix. The program is evaluated under mocks for the lab config and for
 // one changed key, and each resource's change is classified with the providers' own diff rules:
 //
-//  - ClusterIdentity (providers/clusterIdentity.ts): its check(olds, news) runs at preview; a
-//    failure refuses the whole `pulumi up` before any resource changes.
+//  - ClusterIdentity (providers/clusterIdentity.ts) and ResizeGuard (providers/resizeGuard.ts):
+//    their check(olds, news) runs at preview; a failure refuses the whole `pulumi up` before any
+//    resource changes.
 //  - pulumi-command remote.Command (pulumi-command docs, "Triggers"): only a `triggers` change
 //    replaces; any other input change runs `update`, or `create` again when there is no update.
 //  - replaceWith (@pulumi/pulumi resource.d.ts): a resource is replaced when one it lists is.
@@ -16,6 +17,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { clusterIdentityProvider, ClusterIdentityInputs } from "../../providers/clusterIdentity";
+import { resizeGuardProvider, ResizeGuardInputs } from "../../providers/resizeGuard";
 import { evaluateProgram } from "../helpers/program";
 import { RecordedResource } from "../helpers/pulumiMocks";
 import { labConfigWith } from "../helpers/stackConfig";
@@ -50,6 +52,10 @@ function changedKeys(before: Record<string, unknown>, after: Record<string, unkn
 async function classify(before: RecordedResource, after: RecordedResource): Promise<Outcome> {
     if (before.type === "pulumi-nodejs:dynamic/lab:ClusterIdentity") {
         const result = await clusterIdentityProvider.check!(before.inputs as ClusterIdentityInputs, after.inputs as ClusterIdentityInputs);
+        if ((result.failures ?? []).length > 0) return "refused";
+    }
+    if (before.type === "pulumi-nodejs:dynamic/lab:ResizeGuard") {
+        const result = await resizeGuardProvider.check!(before.inputs as ResizeGuardInputs, after.inputs as ResizeGuardInputs);
         if ((result.failures ?? []).length > 0) return "refused";
     }
     // The engine applies the new program's ignoreChanges (the goal state's options).
@@ -121,6 +127,27 @@ const refusedRows: [string, Record<string, unknown>][] = [
     ["auditLog off", { auditLog: false }],
     ["podSecurityStandard", { podSecurityStandard: "restricted" }],
 ];
+
+// Issue 11 item 4: role-wide size keys would power-cycle every VM of the role at once.
+for (const [row, changes] of [
+    ["controlPlaneMemoryMb", { controlPlaneMemoryMb: 4096 }],
+    ["controlPlaneCpus", { controlPlaneCpus: 4 }],
+    ["reserveControlPlaneMemory", { reserveControlPlaneMemory: true }],
+    ["workerCpus", { workerCpus: 4 }],
+    ["workerMemoryMb", { workerMemoryMb: 8192 }],
+] as const) {
+    test(`change matrix: ${row} (every node of the role at once) is refused at preview by the resize guard`, async () => {
+        const result = await plan(changes);
+        assert.equal(result.get("lab-resize-guard"), "refused");
+    });
+}
+
+test("change matrix: one node's own memoryMb power-cycles that VM only, and no kubeadm step runs again", async () => {
+    const result = await plan({ workers: [{ name: "k8s-worker01", address: "192.168.1.210", memoryMb: 8192 }, { name: "k8s-worker02", address: "192.168.1.211" }, { name: "k8s-worker03", address: "192.168.1.212" }] });
+    assert.notEqual(result.get("lab-resize-guard"), "refused");
+    assert.deepEqual(withOutcome(result, "power-cycle"), ["k8s-worker01-vm"]);
+    assert.deepEqual(withOutcome(result, "replace", "refused", "create", "delete"), []);
+});
 
 for (const [row, changes] of refusedRows) {
     test(`change matrix: ${row} is refused at preview by the cluster-identity guard`, async () => {
