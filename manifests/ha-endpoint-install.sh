@@ -115,8 +115,12 @@ else
     log "haproxy unchanged and running"
 fi
 if [ "$keepalived_changed" = true ]; then
-    log "restarting keepalived ..."
-    systemctl restart keepalived
+    # A reload (SIGHUP: the unit's ExecReload) re-reads the config and keeps each VRRP instance's
+    # state, so the holder keeps the VIP while every control plane takes a new config at once (a
+    # control plane added or removed changes every node's peer list); a restart on all of them
+    # together dropped the VIP. Not running yet: started. Tested in the failover test, scenario j.
+    log "reloading keepalived (or starting it) ..."
+    systemctl reload-or-restart keepalived
 elif ! systemctl is-active --quiet keepalived; then
     log "starting keepalived ..."
     systemctl start keepalived

@@ -44,6 +44,8 @@ const maxHaproxyFailoverFailed = 5;
 const rogueAddress = `${subnet}.60`;
 /** The flooding stranger (scenario i): adverts every 0.3 s. */
 const flooderAddress = `${subnet}.61`;
+/** Scenario j: the unicast peer a new control plane adds to every keepalived.conf (never started). */
+const newPeerAddress = `${subnet}.14`;
 
 // The compiled helpers next to this compiled test: test:ha builds into its own build-ha/, so an
 // `npm run build` beside it (which rewrites build/ file by file) cannot hand it a half-written file.
@@ -110,7 +112,7 @@ describe("HA endpoint failover (network namespaces; run as root)", { timeout: 18
     const holderSamples: { at: number; holder: string | null }[] = [];
     const scenarios: ScenarioResult[] = [];
     /** Every scenario the test runs, in order (a run where one did not pass is not recorded). */
-    const scenarioLetters = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    const scenarioLetters = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
     const passedScenarios = new Set<string>();
     /** A scenario's test ("e. ..."): marked passed once its body and assertions complete. */
     function scenarioTest(title: string, body: () => Promise<void>): void {
@@ -352,7 +354,7 @@ describe("HA endpoint failover (network namespaces; run as root)", { timeout: 18
         await waitFor("one control plane to take the VIP", 15_000, () => (namespacesHoldingVip().length === 1 ? true : undefined));
 
         // The client: one long run through every scenario, bounded in count (and so in time).
-        const maxRequests = Math.ceil(150_000 / probeIntervalMs);
+        const maxRequests = Math.ceil(180_000 / probeIntervalMs);
         probe = lab.startPiped("client", process.execPath, [
             path.join(haDir, "probeMain.js"), "--url", `https://${vip}:${apiPort}/version`,
             "--ca", ca.caCertPath, "--interval-ms", String(probeIntervalMs), "--max-requests", String(maxRequests),
@@ -536,5 +538,31 @@ describe("HA endpoint failover (network namespaces; run as root)", { timeout: 18
             .replace(/^\s*authentication \{[^}]*\}\n/m, "")
             .replace(/^(\s*)advert_int 1$/m, "$1version 3\n$1advert_int 0.3"));
         await assertStrangerIgnored("i", "advert-flood", stranger);
+    });
+
+    scenarioTest("j. every control plane reloads a changed keepalived.conf at once (a control plane added): the VIP stays", async () => {
+        // What `pulumi up` does when a control plane is added: every node's keepalived.conf gets
+        // the new peer, and ha-endpoint-install.sh runs on all of them at the same time, each
+        // ending in `systemctl reload-or-restart keepalived` (Debian's unit: ExecReload = kill -HUP).
+        const holder = await holderNow();
+        const newPeer: ControlPlanePeer = { name: "k8s-control04", address: newPeerAddress };
+        const peers = [...controlPlanes.map((cp) => cp.peer), newPeer];
+        const result = await runScenario("j", "config-reload", 8_000, async () => {
+            for (const cp of controlPlanes) {
+                fs.writeFileSync(path.join(cp.dir, "keepalived.conf"), renderKeepalivedConfig({
+                    self: cp.peer, peers, interfaceName, vip, vipPrefixLength: prefixLength, virtualRouterId,
+                    priority: keepalivedPriority(cp.index), authPassword, apiPort, checkScriptPath: path.join(cp.dir, "check-haproxy.sh"),
+                }), { mode: 0o600 });
+            }
+            for (const cp of controlPlanes) {
+                process.kill(Number(fs.readFileSync(path.join(cp.dir, "keepalived.pid"), "utf8").trim()), "SIGHUP");
+            }
+        });
+        for (const cp of controlPlanes) {
+            assert.match(readLog(path.join(cp.dir, "keepalived.log")), /Reload|reload/, `${cp.host}: keepalived did not reload`);
+        }
+        assert.equal(result.vipMoves, 0, `j: the VIP moved ${result.vipMoves} times`);
+        assert.equal(result.failed, 0, `j: ${result.failed} requests failed`);
+        assert.deepEqual(namespacesHoldingVip(), [holder.host], "j: the VIP left its holder");
     });
 });

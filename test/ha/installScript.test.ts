@@ -80,7 +80,7 @@ describe("ha-endpoint-install.sh on a sandboxed node (run as root)", { timeout: 
         assert.match(output, new RegExp(`^\\[${nodeName}\\] API endpoint ${vip.replace(/\./g, "\\.")}:${apiPort} answers$`, "m"), output);
         const calls = systemctlCalls.get("first-run") ?? [];
         assert.ok(calls.includes("systemctl reload-or-restart haproxy"), calls.join("\n"));
-        assert.ok(calls.includes("systemctl restart keepalived"), calls.join("\n"));
+        assert.ok(calls.includes("systemctl reload-or-restart keepalived"), calls.join("\n"));
     });
 
     it("prints one [node] progress line per step and never the VRRP password", () => {
