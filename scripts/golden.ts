@@ -15,9 +15,16 @@ export const goldenDirectory = path.join(projectRoot, "test", "golden", "lab");
 /** Every golden file ends so (KubeOne's testdata/*.golden): a copy of a script is not more source code. */
 const goldenSuffix = ".golden";
 
-/** The lab stack's rendered artifacts by relative path (the plan's files/ folder). */
-export async function renderGoldenFiles(): Promise<Map<string, string>> {
-    const model = await evaluatePlanModel("lab", readStackConfig("lab"));
+/**
+ * Issue 13 item 8: the second environment's stack file (Pulumi.esxi.yaml, a standalone host with
+ * 1 control plane and 2 workers) has its own full set, so "one stack file per environment" is
+ * reviewed as files too.
+ */
+export const esxiGoldenDirectory = path.join(projectRoot, "test", "golden", "esxi");
+
+/** A stack file's rendered artifacts by relative path (the plan's files/ folder); default the lab's. */
+export async function renderGoldenFiles(stack: string = "lab"): Promise<Map<string, string>> {
+    const model = await evaluatePlanModel(stack, readStackConfig(stack));
     const files = renderPlan(model).files;
     return new Map([...files].sort((a, b) => a.path.localeCompare(b.path)).map((file) => [file.path, file.content]));
 }
@@ -74,6 +81,7 @@ async function main(): Promise<void> {
     const files = await renderGoldenFiles();
     writeGoldenFiles(goldenDirectory, files);
     writeGoldenFiles(allAddonsGoldenDirectory, await renderAllAddonsGoldenFiles(files));
+    writeGoldenFiles(esxiGoldenDirectory, await renderGoldenFiles("esxi"));
 }
 
 if (require.main === module) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { allAddonsGoldenDirectory, readGoldenFiles, renderAllAddonsGoldenFiles, renderGoldenFiles } from "../../scripts/golden";
+import { allAddonsGoldenDirectory, esxiGoldenDirectory, readGoldenFiles, renderAllAddonsGoldenFiles, renderGoldenFiles } from "../../scripts/golden";
 import { installMocks } from "../helpers/pulumiMocks";
 
 installMocks();
@@ -27,4 +27,11 @@ test("the lab with every optional add-on matches test/golden/lab-all-addons (fil
     }
     const golden = readGoldenFiles(allAddonsGoldenDirectory);
     assert.deepEqual(staleness(rendered, golden), { missing: [], extra: [], changed: [] }, "golden files are stale: run npm run golden and review the diff");
+});
+
+test("the second environment (Pulumi.esxi.yaml) matches test/golden/esxi (refresh: npm run golden)", async () => {
+    const rendered = await renderGoldenFiles("esxi");
+    assert.ok(rendered.has("home-cp1/etc/k8s-lab/kubeadm-init.yaml"), [...rendered.keys()].slice(0, 10).join(", "));
+    assert.ok(![...rendered.keys()].some((file) => file.includes("nfs")), "nfs is off in that environment");
+    assert.deepEqual(staleness(rendered, readGoldenFiles(esxiGoldenDirectory)), { missing: [], extra: [], changed: [] }, "golden files are stale: run npm run golden and review the diff");
 });
