@@ -45,6 +45,8 @@ export interface LabConfig {
         readonly template: string;
         readonly folder?: string;
         readonly linkedClones: boolean;
+        /** Issue 13 item 6: a DRS rule keeps the control planes on different hosts (cluster only). */
+        readonly controlPlaneAntiAffinity: boolean;
     };
     readonly network: {
         readonly subnet: string;
@@ -218,6 +220,12 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
 
     const cluster = str("vsphereCluster");
     const resourcePool = str("vsphereResourcePool");
+    const controlPlaneAntiAffinity = bool("controlPlaneAntiAffinity");
+    if (controlPlaneAntiAffinity && cluster === "" && resourcePool !== "") {
+        problems.push(
+            `${fullKey("controlPlaneAntiAffinity")} is on with ${fullKey("vsphereResourcePool")}: a DRS anti-affinity rule needs a compute cluster (vsphereCluster), and a standalone host has one host to place on anyway; set controlPlaneAntiAffinity: false.`,
+        );
+    }
     if ((cluster === "") === (resourcePool === "")) {
         problems.push(
             `${fullKey("vsphereCluster")} and ${fullKey("vsphereResourcePool")}: set exactly one (the compute cluster, or the resource pool of a standalone host).`,
@@ -530,6 +538,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
             template: str("vsphereTemplate"),
             folder: str("vsphereFolder") || undefined,
             linkedClones,
+            controlPlaneAntiAffinity,
         },
         network: {
             subnet: subnetText,

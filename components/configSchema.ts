@@ -40,6 +40,12 @@ export const configKeys = {
         description: "Name of the Ubuntu 24.04 cloud-image template (VMware tools + cloud-init) that every VM is cloned from. A change applies to new nodes only: existing VMs are kept.",
     },
     vsphereFolder: { type: "string", default: "", description: "VM folder for the lab's VMs (must exist); empty = the datacenter's root." },
+    controlPlaneAntiAffinity: {
+        type: "boolean",
+        default: true,
+        description:
+            "A DRS VM anti-affinity rule keeps the control planes on different ESXi hosts of vsphereCluster (with 2 or more control planes). Needs a compute cluster with DRS: set it false with vsphereResourcePool (a standalone host).",
+    },
     linkedClones: {
         type: "boolean",
         default: false,

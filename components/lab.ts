@@ -107,6 +107,22 @@ export class KubernetesLab extends pulumi.ComponentResource {
             );
         }
         this.nodeVms = nodeVms;
+        // Issue 13 item 6: DRS keeps the control planes on different ESXi hosts, so one host's
+        // failure takes at most one etcd member. Not mandatory: vSphere does not refuse an
+        // operation that breaks it (a lab may have fewer hosts than control planes).
+        if (cfg.vsphere.controlPlaneAntiAffinity && placement.computeClusterId && cfg.controlPlanes.length >= 2) {
+            new vsphere.ComputeClusterVmAntiAffinityRule(
+                `${name}-control-plane-anti-affinity`,
+                {
+                    name: `${cfg.kubernetes.clusterName}-control-planes-apart`,
+                    computeClusterId: placement.computeClusterId,
+                    virtualMachineIds: cfg.controlPlanes.map((node) => nodeVms.get(node.name)!.vm.id),
+                    enabled: true,
+                    mandatory: false,
+                },
+                { parent: this, provider: placement.provider },
+            );
+        }
 
         const connections = new Map<string, NodeConnection>(
             [...nodeVms].map(([nodeName, nodeVm]) => [
@@ -279,8 +295,9 @@ function lookUpPlacement(name: string, cfg: LabConfig, parent: pulumi.Resource):
     );
     const lookup = { provider, parent };
     const datacenterId = vsphere.getDatacenterOutput({ name: cfg.vsphere.datacenter }, lookup).id;
-    const resourcePoolId = cfg.vsphere.cluster
-        ? vsphere.getComputeClusterOutput({ name: cfg.vsphere.cluster, datacenterId }, lookup).resourcePoolId
+    const computeCluster = cfg.vsphere.cluster ? vsphere.getComputeClusterOutput({ name: cfg.vsphere.cluster, datacenterId }, lookup) : undefined;
+    const resourcePoolId = computeCluster
+        ? computeCluster.resourcePoolId
         : vsphere.getResourcePoolOutput({ name: cfg.vsphere.resourcePool!, datacenterId }, lookup).id;
     return {
         provider,
@@ -296,5 +313,6 @@ function lookUpPlacement(name: string, cfg: LabConfig, parent: pulumi.Resource):
         }),
         folder: cfg.vsphere.folder,
         linkedClone: cfg.vsphere.linkedClones,
+        computeClusterId: computeCluster?.id,
     };
 }

@@ -16,6 +16,8 @@ export interface VspherePlacement {
     readonly folder?: string;
     readonly template: pulumi.Input<vsphere.GetVirtualMachineResult>;
     readonly linkedClone: boolean;
+    /** The compute cluster's id when the VMs go to a cluster (not a standalone host's pool). */
+    readonly computeClusterId?: pulumi.Input<string>;
 }
 
 /** Guest network settings every node shares. */

@@ -15,6 +15,7 @@ export const vsphereProviderVersion = "4.17.0";
 
 const tokens = {
     virtualMachine: "vsphere:index/virtualMachine:VirtualMachine",
+    computeClusterVmAntiAffinityRule: "vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule",
     getDatacenter: "vsphere:index/getDatacenter:getDatacenter",
     getDatastore: "vsphere:index/getDatastore:getDatastore",
     getComputeCluster: "vsphere:index/getComputeCluster:getComputeCluster",
@@ -119,6 +120,25 @@ export class VirtualMachine extends pulumi.CustomResource {
             { ...args, moid: undefined, defaultIpAddress: undefined, guestIpAddresses: undefined, uuid: undefined, powerState: undefined },
             { ...opts, version: vsphereProviderVersion },
         );
+    }
+}
+
+/** Inputs of a DRS VM anti-affinity rule (issue 13 item 6). */
+export interface ComputeClusterVmAntiAffinityRuleArgs {
+    readonly name: pulumi.Input<string>;
+    /** The compute cluster's managed object id. */
+    readonly computeClusterId: pulumi.Input<string>;
+    /** The VMs (their ids: UUIDs) to keep on different hosts. */
+    readonly virtualMachineIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly enabled?: pulumi.Input<boolean>;
+    /** true: vSphere refuses any operation that would break the rule. */
+    readonly mandatory?: pulumi.Input<boolean>;
+}
+
+/** vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule — keeps VMs on different hosts. */
+export class ComputeClusterVmAntiAffinityRule extends pulumi.CustomResource {
+    constructor(name: string, args: ComputeClusterVmAntiAffinityRuleArgs, opts?: pulumi.CustomResourceOptions) {
+        super(tokens.computeClusterVmAntiAffinityRule, name, { ...args }, { ...opts, version: vsphereProviderVersion });
     }
 }
 

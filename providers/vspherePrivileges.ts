@@ -50,6 +50,13 @@ export const vsphereGrants = {
         privileges: ["Resource.AssignVMToPool"],
         why: "look it up and place the VMs in it",
     },
+    drsRule: {
+        object: "the compute cluster (vsphereCluster), with controlPlaneAntiAffinity",
+        role: "k8s-lab-drs-rule",
+        propagate: false,
+        privileges: ["Host.Inventory.EditCluster"],
+        why: "add and remove the DRS rule that keeps the control planes on different hosts",
+    },
     datastore: {
         object: "the datastore (vsphereDatastore)",
         role: "k8s-lab-datastore",
@@ -107,6 +114,7 @@ export const vsphereTokenGrants: Readonly<Record<string, readonly VsphereGrantNa
     "vsphere:index/getNetwork:getNetwork": ["network"],
     "vsphere:index/getVirtualMachine:getVirtualMachine": ["template"],
     "vsphere:index/virtualMachine:VirtualMachine": ["placement", "datastore", "network", "template", "folder"],
+    "vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule": ["drsRule"],
 };
 
 /** The README's table of grants (generated section "vsphere-privileges"). */

@@ -46,6 +46,13 @@ const rules: { rule: string; changes: Record<string, unknown>; key: string; fix:
         key: "k8s-vsphere-lab:workers[0].unreachable",
         fix: /is not true or false/,
     },
+    // Issue 13 item 6
+    {
+        rule: "the control planes' anti-affinity rule on a standalone host",
+        changes: { vsphereCluster: "", vsphereResourcePool: "esxi01.lab/Resources" },
+        key: "k8s-vsphere-lab:controlPlaneAntiAffinity",
+        fix: /needs a compute cluster .*set controlPlaneAntiAffinity: false/,
+    },
     // Issue 15 item 4
     {
         rule: "a Pod Security level that does not exist",

@@ -20,7 +20,7 @@ async function vsphereTokensUsed(configs: Record<string, unknown>[]): Promise<Se
     return tokens;
 }
 
-const variants = [{}, { vsphereCluster: "", vsphereResourcePool: "esxi01.lab/Resources" }, { linkedClones: true, diskGb: undefined }];
+const variants = [{}, { vsphereCluster: "", vsphereResourcePool: "esxi01.lab/Resources", controlPlaneAntiAffinity: false }, { linkedClones: true, diskGb: undefined }];
 
 test("every vSphere resource and lookup the program uses is covered by a grant, and every grant is used", async () => {
     const used = await vsphereTokensUsed(variants);
@@ -36,7 +36,7 @@ test("privilege IDs are vSphere API names, each custom role has some, and no gra
     for (const grant of Object.values(vsphereGrants)) {
         assert.equal(grant.role === "Read-only", grant.privileges.length === 0, `${grant.object}: Read-only has no custom privileges, a custom role has some`);
         for (const privilege of grant.privileges) {
-            assert.match(privilege, /^(Datastore|Network|Resource|VirtualMachine)\.[A-Za-z]+(\.[A-Za-z]+)?$/, privilege);
+            assert.match(privilege, /^(Datastore|Network|Resource|VirtualMachine|Host\.Inventory)\.[A-Za-z]+(\.[A-Za-z]+)?$/, privilege);
             assert.doesNotMatch(privilege, /^(Authorization|Global|Sessions\.TerminateSession|Host\.Config|Folder\.Delete)/, privilege);
         }
     }

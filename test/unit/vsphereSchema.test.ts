@@ -70,6 +70,31 @@ test("every VirtualMachine input the lab sends is a property of the v4.17.0 sche
     }
 });
 
+// Issue 13 item 6: the DRS rule keeping the control planes apart.
+test("the control planes' anti-affinity rule uses the v4.17.0 schema's names and lists exactly the control-plane VMs", () => {
+    const resource = schema.resources["vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule"];
+    const [rule, ...others] = recorder.ofType("vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule");
+    assert.ok(rule, "no anti-affinity rule on a compute cluster with 3 control planes");
+    assert.equal(others.length, 0);
+    assert.deepEqual(checkObject(rule.name, rule.inputs, resource.inputProperties), []);
+    for (const required of resource.requiredInputs ?? []) assert.ok(required in rule.inputs, `the rule lacks required input ${required}`);
+    const controlPlaneIds = recorder
+        .ofType("vsphere:index/virtualMachine:VirtualMachine")
+        .filter((vm) => vm.inputs.name.includes("control"))
+        .map((vm) => `${vm.name}-id`);
+    assert.deepEqual([...rule.inputs.virtualMachineIds].sort(), controlPlaneIds.sort());
+    assert.equal(rule.inputs.computeClusterId, "getComputeCluster-Lab");
+    assert.equal(rule.inputs.mandatory, false);
+});
+
+test("no anti-affinity rule with one control plane, or with controlPlaneAntiAffinity off", async () => {
+    for (const changes of [{ controlPlanes: [{ name: "k8s-control01", address: "192.168.1.200" }] }, { controlPlaneAntiAffinity: false }]) {
+        const { recorder: other } = await evaluateProgram(labConfigWith(changes));
+        assert.equal(other.ofType("vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule").length, 0, JSON.stringify(changes));
+    }
+    ({ recorder } = await evaluateProgram(labConfigWith()));
+});
+
 test("every invoke uses a function token and argument names of the v4.17.0 schema", () => {
     const vsphereInvokes = recorder.invokes.filter((i) => i.token.startsWith("vsphere:"));
     assert.deepEqual(
@@ -108,7 +133,7 @@ test("the provider is configured with the schema's config variable names", () =>
 });
 
 test("resource-pool placement looks up the pool instead of a cluster", async () => {
-    const { recorder: pool } = await evaluateProgram(labConfigWith({ vsphereCluster: "", vsphereResourcePool: "esxi01.lab/Resources" }));
+    const { recorder: pool } = await evaluateProgram(labConfigWith({ vsphereCluster: "", vsphereResourcePool: "esxi01.lab/Resources", controlPlaneAntiAffinity: false }));
     const tokens = pool.invokes.map((i) => i.token);
     assert.ok(tokens.includes("vsphere:index/getResourcePool:getResourcePool"));
     assert.ok(!tokens.includes("vsphere:index/getComputeCluster:getComputeCluster"));
