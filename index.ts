@@ -10,6 +10,8 @@ export const nodes = lab.nodes;
 export const apiEndpoint = lab.apiEndpoint;
 /** Admin kubeconfig (secret): pulumi stack output kubeconfig --show-secrets > ~/.kube/lab.yaml */
 export const kubeconfig = lab.kubeconfig;
+/** When node 0's kubeadm certificates and the admin kubeconfig expire (one year after init): renew before (README "Certificates"). */
+export const certificatesExpire = lab.certificatesExpire;
 /** The ingress controller's fixed LoadBalancer address, when ingressAddress is set. */
 export const ingressAddress = lab.addons.ingressAddress;
 /** The default StorageClass (NFS), when nfs is on. */

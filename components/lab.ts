@@ -10,7 +10,7 @@ import { ControlPlaneNode } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
 import { NodeVm, templateProblems, VspherePlacement } from "./nodeVm";
 import { apiServerFiles } from "./render/apiServerHardening";
-import { kubeconfigForWorkstation } from "./render/kubeconfig";
+import { clientCertificateExpiry, daysUntil, kubeconfigForWorkstation } from "./render/kubeconfig";
 import { NodeConnection, runScript, sshConnection } from "./remoteScript";
 import { WorkerNode } from "./workerNode";
 
@@ -26,6 +26,9 @@ export interface LabNode {
     readonly role: NodeRole;
     readonly address: string;
 }
+
+/** Warn this many days before the control plane's certificates expire. */
+const certificateWarningDays = 30;
 
 /** How long ApiServerReady waits for the API through the VIP after the cluster exists. */
 const apiReadyTimeoutSeconds = 600;
@@ -45,6 +48,8 @@ export class KubernetesLab extends pulumi.ComponentResource {
     public readonly apiEndpoint: pulumi.Output<string>;
     /** Admin kubeconfig (secret); its server is the VIP, its tls-server-name the API's DNS name. */
     public readonly kubeconfig: pulumi.Output<string>;
+    /** Issue 12: when node 0's certificates (and the admin kubeconfig's) expire, ISO 8601; "unknown" if unreadable. */
+    public readonly certificatesExpire: pulumi.Output<string>;
     /** The gate for everything that talks to the API: it answered /readyz through the VIP. */
     public readonly apiReady: ApiServerReady;
     /** Every join step after node 0's init: control planes and workers. */
@@ -214,6 +219,19 @@ export class KubernetesLab extends pulumi.ComponentResource {
         // only has to be in the certificate (certSANs), not in the workstation's DNS.
         const workstationEndpoint = { server: `https://${api.vip}:${api.port}`, tlsServerName: api.dnsName };
         this.kubeconfig = first.kubeconfig!.apply((kubeconfig) => kubeconfigForWorkstation(kubeconfig, workstationEndpoint));
+        // The date is not secret. Within 30 days every preview and up says so (README "Certificates").
+        this.certificatesExpire = pulumi.unsecret(
+            first.kubeconfig!.apply((kubeconfig) => {
+                const expiry = clientCertificateExpiry(kubeconfig);
+                if (expiry !== undefined && daysUntil(expiry) < certificateWarningDays) {
+                    void pulumi.log.warn(
+                        `the cluster's certificates expire on ${expiry} (${daysUntil(expiry)} days): renew them one control plane at a time (README "Certificates"), then re-read the kubeconfig`,
+                        this,
+                    );
+                }
+                return expiry ?? "unknown";
+            }),
+        );
         this.apiReady = new ApiServerReady(
             `${name}-api-ready`,
             {
@@ -274,6 +292,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
             nodes: this.nodes,
             apiEndpoint: this.apiEndpoint,
             kubeconfig: this.kubeconfig,
+            certificatesExpire: this.certificatesExpire,
             ingressAddress: this.addons.ingressAddress,
             storageClass: this.addons.storageClass,
             grafanaAdminPassword: this.addons.grafanaAdminPassword,

@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as YAML from "yaml";
 import { stringifyYaml } from "./yaml";
 
@@ -37,4 +38,32 @@ export function kubeconfigForWorkstation(kubeconfig: string, endpoint: Workstati
         delete cluster.cluster["tls-server-name"];
     }
     return stringifyYaml(document);
+}
+
+/**
+ * Issue 12 item 3: when the admin kubeconfig's client certificate expires (ISO 8601), or undefined
+ * when it holds none that parses. kubeadm makes it at init with the control planes' other leaf
+ * certificates, all valid one year (kubeadm docs, "Certificate Management with kubeadm"): node 0's
+ * are the cluster's earliest, and once they lapse the API refuses the Kubernetes provider too.
+ */
+export function clientCertificateExpiry(kubeconfig: string): string | undefined {
+    const document = (YAML.parse(kubeconfig) ?? {}) as {
+        "current-context"?: string;
+        contexts?: { name: string; context?: { user?: string } }[];
+        users?: { name: string; user?: { "client-certificate-data"?: string } }[];
+    };
+    const contextName = document["current-context"];
+    const userName = document.contexts?.find((context) => context.name === contextName)?.context?.user;
+    const data = document.users?.find((user) => user.name === userName)?.user?.["client-certificate-data"];
+    if (!data) return undefined;
+    try {
+        return new Date(new crypto.X509Certificate(Buffer.from(data, "base64")).validTo).toISOString();
+    } catch {
+        return undefined;
+    }
+}
+
+/** Days from `now` to `isoTime` (negative once past). */
+export function daysUntil(isoTime: string, now: Date = new Date()): number {
+    return Math.floor((Date.parse(isoTime) - now.getTime()) / 86_400_000);
 }
