@@ -194,19 +194,84 @@ export const minimumDiskGb = 10;
 /** A Linux interface name: at most 15 characters (IFNAMSIZ - 1), none of them '/', ':' or blanks. */
 const interfaceNamePattern = /^[A-Za-z][A-Za-z0-9_-]{0,14}$/;
 
-/** Parses every key, applies defaults, validates the whole, and collects all problems at once. */
+/** What every section reader shares: the key reader, the source (secrets) and the one problems list. */
+interface ConfigSection {
+    readonly reader: KeyReader;
+    readonly source: ConfigSource;
+    readonly problems: string[];
+}
+
+/** The node network, and the rule every address of the config follows (inside nodeSubnet). */
+interface NodeNetwork {
+    readonly config: LabConfig["network"];
+    readonly subnet?: Ipv4Range;
+    readonly subnetText: string;
+    readonly subnetHint: string;
+    readonly gatewayAddress?: number;
+    /** Parses an address of `key`, reporting a malformed one or one outside the subnet. */
+    readonly requireAddress: (key: string, text: string) => number | undefined;
+}
+
+/** The nodes, with what later sections check against (addresses taken, and by whom). */
+interface NodeLists {
+    readonly controlPlanes: NodeSpec[];
+    readonly workers: NodeSpec[];
+    readonly nodeAddresses: readonly number[];
+    readonly seenAddresses: ReadonlyMap<number, string>;
+}
+
+/** The API endpoint, with the VIP's parsed address for the pool's checks. */
+interface ApiEndpointSection {
+    readonly endpoint: LabConfig["apiEndpoint"];
+    readonly vip?: number;
+}
+
+/**
+ * Parses every key, applies defaults, validates the whole, and collects all problems at once.
+ * Each section of keys has its own reader below, next to its rules (issue 13 item 9); they share
+ * one problems list, so a stack file gets every problem in one go. A section with a problem
+ * returns stand-in values: they never leave, the error is thrown first.
+ */
 export function parseLabConfig(source: ConfigSource): LabConfig {
     const problems: string[] = [];
     const reader = new KeyReader(source, problems);
+    const section: ConfigSection = { reader, source, problems };
 
+    const vsphere = readVsphereSection(section);
+    const network = readNetworkSection(section);
+    const nodes = readNodesSection(section, network);
+    const api = readApiEndpointSection(section, network, nodes);
+    const kubernetes = readKubernetesSection(section, network);
+    const ssh = readSshSection(section);
+    const addons = readAddonsSection(section, network, nodes, api, kubernetes);
+    const etcdSnapshots = readEtcdSnapshotSection(section, addons);
+
+    reader.reportUnknownKeys();
+    if (problems.length > 0) {
+        throw new LabConfigError(problems);
+    }
+    return deepFreeze({
+        vsphere,
+        network: network.config,
+        controlPlanes: nodes.controlPlanes,
+        workers: nodes.workers,
+        apiEndpoint: api.endpoint,
+        kubernetes,
+        ssh,
+        addons,
+        etcdSnapshots,
+    });
+}
+
+/** vSphere placement and the provider's credentials (checked here, so a missing one fails before the first VM). */
+function readVsphereSection(section: ConfigSection): LabConfig["vsphere"] {
+    const { reader, problems } = section;
     const str = (key: ConfigKeyName) => reader.string(key);
-    const int = (key: ConfigKeyName) => reader.integer(key);
     const bool = (key: ConfigKeyName) => reader.boolean(key);
-
     // vSphere provider credentials: checked here so a missing one fails before the first VM.
-    const vsphereServer = source.raw(vsphereProviderKeys.server) ?? "";
-    const vsphereUser = source.raw(vsphereProviderKeys.user) ?? "";
-    const vspherePassword = source.secret(vsphereProviderKeys.password);
+    const vsphereServer = section.source.raw(vsphereProviderKeys.server) ?? "";
+    const vsphereUser = section.source.raw(vsphereProviderKeys.user) ?? "";
+    const vspherePassword = section.source.secret(vsphereProviderKeys.password);
     if (vsphereServer.trim() === "") {
         problems.push(`${vsphereProviderKeys.server} is not set: pulumi config set ${vsphereProviderKeys.server} <vcenter or esxi host>.`);
     }
@@ -216,7 +281,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     if (vspherePassword === undefined) {
         problems.push(`${vsphereProviderKeys.password} is not set: pulumi config set --secret ${vsphereProviderKeys.password} <password>.`);
     }
-    const allowUnverifiedSsl = (source.raw(vsphereProviderKeys.allowUnverifiedSsl) ?? "false").trim() === "true";
+    const allowUnverifiedSsl = (section.source.raw(vsphereProviderKeys.allowUnverifiedSsl) ?? "false").trim() === "true";
 
     const cluster = str("vsphereCluster");
     const resourcePool = str("vsphereResourcePool");
@@ -232,7 +297,43 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         );
     }
 
-    // --- network
+    const linkedClones = bool("linkedClones");
+    if (linkedClones) {
+        // A linked clone's disk is a delta on the template's snapshot: it has the template's size
+        // and cannot be resized (vsphere provider docs, clone.linked_clone), so a size is a mistake.
+        const sized = [
+            ...(reader.isSet("diskGb") ? [fullKey("diskGb")] : []),
+            ...reader.nodesSetting("controlPlanes", "diskGb"),
+            ...reader.nodesSetting("workers", "diskGb"),
+        ];
+        if (sized.length > 0) {
+            problems.push(
+                `${sized.join(", ")} set while ${fullKey("linkedClones")} is on: a linked clone keeps the template's disk size; remove the disk size (grow the template's disk instead) or turn linkedClones off.`,
+            );
+        }
+    }
+
+    return {
+        server: vsphereServer,
+        user: vsphereUser,
+        password: vspherePassword!,
+        allowUnverifiedSsl,
+        datacenter: str("vsphereDatacenter"),
+        cluster: cluster || undefined,
+        resourcePool: resourcePool || undefined,
+        datastore: str("vsphereDatastore"),
+        network: str("vsphereNetwork"),
+        template: str("vsphereTemplate"),
+        folder: str("vsphereFolder") || undefined,
+        linkedClones,
+        controlPlaneAntiAffinity,
+    };
+}
+
+/** The node network: subnet, gateway, DNS, the NIC's name. */
+function readNetworkSection(section: ConfigSection): NodeNetwork {
+    const { reader, problems } = section;
+    const str = (key: ConfigKeyName) => reader.string(key);
     const subnetText = str("nodeSubnet");
     const subnet = subnetText === "" ? undefined : parseCidr(subnetText);
     if (subnetText !== "" && !subnet) {
@@ -279,7 +380,29 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         problems.push(`${fullKey("dnsServers")} is empty: list at least one DNS server the nodes can reach.`);
     }
 
-    // --- nodes
+    return {
+        config: {
+            subnet: subnetText,
+            prefixLength: subnet?.prefixLength ?? 0,
+            gateway,
+            dnsServers,
+            searchDomains: reader.stringList("searchDomains"),
+            interfaceName,
+        },
+        subnet,
+        subnetText,
+        subnetHint,
+        gatewayAddress,
+        requireAddress,
+    };
+}
+
+/** The control planes and workers: names, addresses, sizes, and the dead-node rules. */
+function readNodesSection(section: ConfigSection, network: NodeNetwork): NodeLists {
+    const { reader, problems } = section;
+    const int = (key: ConfigKeyName) => reader.integer(key);
+    const bool = (key: ConfigKeyName) => reader.boolean(key);
+    const { requireAddress } = network;
     const controlPlaneDefaults = {
         cpus: int("controlPlaneCpus"),
         memoryMb: int("controlPlaneMemoryMb"),
@@ -349,23 +472,16 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         );
     }
 
-    const linkedClones = bool("linkedClones");
-    if (linkedClones) {
-        // A linked clone's disk is a delta on the template's snapshot: it has the template's size
-        // and cannot be resized (vsphere provider docs, clone.linked_clone), so a size is a mistake.
-        const sized = [
-            ...(reader.isSet("diskGb") ? [fullKey("diskGb")] : []),
-            ...reader.nodesSetting("controlPlanes", "diskGb"),
-            ...reader.nodesSetting("workers", "diskGb"),
-        ];
-        if (sized.length > 0) {
-            problems.push(
-                `${sized.join(", ")} set while ${fullKey("linkedClones")} is on: a linked clone keeps the template's disk size; remove the disk size (grow the template's disk instead) or turn linkedClones off.`,
-            );
-        }
-    }
+    return { controlPlanes, workers, nodeAddresses, seenAddresses };
+}
 
-    // --- API endpoint
+/** The API endpoint: the VIP (free, in the subnet), its DNS name, port and VRRP router id. */
+function readApiEndpointSection(section: ConfigSection, network: NodeNetwork, nodes: NodeLists): ApiEndpointSection {
+    const { reader, problems } = section;
+    const str = (key: ConfigKeyName) => reader.string(key);
+    const int = (key: ConfigKeyName) => reader.integer(key);
+    const { requireAddress, gatewayAddress } = network;
+    const { seenAddresses } = nodes;
     const vipText = str("apiVip");
     const vip = requireAddress(fullKey("apiVip"), vipText);
     if (vip !== undefined) {
@@ -390,7 +506,18 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         problems.push(`${fullKey("vrrpRouterId")} ${virtualRouterId} is outside 1-255: VRRP router ids are one byte; pick one unused on your network.`);
     }
 
-    // --- Kubernetes
+    return {
+        endpoint: { vip: vipText, dnsName: apiDnsName || undefined, host: apiDnsName || vipText, port: apiPort, virtualRouterId },
+        vip,
+    };
+}
+
+/** Kubernetes: version, cluster name, subnets, schedulable control planes and the hardened defaults. */
+function readKubernetesSection(section: ConfigSection, network: NodeNetwork): LabConfig["kubernetes"] {
+    const { reader, problems } = section;
+    const str = (key: ConfigKeyName) => reader.string(key);
+    const bool = (key: ConfigKeyName) => reader.boolean(key);
+    const { subnet, subnetText } = network;
     const version = str("kubernetesVersion");
     const versionMatch = kubernetesVersionPattern.exec(version);
     if (!versionMatch) {
@@ -426,7 +553,28 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         }
     }
 
-    // --- SSH
+    // --- issue 15: hardened control-plane defaults
+    const hardening: ApiServerHardening = {
+        encryptSecretsAtRest: bool("encryptSecretsAtRest"),
+        auditLog: bool("auditLog"),
+        podSecurityStandard: reader.oneOf("podSecurityStandard", podSecurityLevels),
+    };
+
+    return {
+        version,
+        minorVersion: versionMatch ? `1.${versionMatch[1]}` : "",
+        clusterName,
+        podSubnet: podSubnetText,
+        serviceSubnet: serviceSubnetText,
+        controlPlaneSchedulable: bool("controlPlaneSchedulable"),
+        hardening,
+    };
+}
+
+/** The SSH user and key pair every remote command uses. */
+function readSshSection(section: ConfigSection): LabConfig["ssh"] {
+    const { reader, problems } = section;
+    const str = (key: ConfigKeyName) => reader.string(key);
     const sshUser = str("sshUser");
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(sshUser)) {
         problems.push(`${fullKey("sshUser")} '${sshUser}' is not a Linux user name: use lower-case letters, digits, '_' and '-'.`);
@@ -437,14 +585,18 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     }
     const sshPrivateKey = reader.secret("sshPrivateKey");
 
-    // --- issue 15: hardened control-plane defaults
-    const hardening: ApiServerHardening = {
-        encryptSecretsAtRest: bool("encryptSecretsAtRest"),
-        auditLog: bool("auditLog"),
-        podSecurityStandard: reader.oneOf("podSecurityStandard", podSecurityLevels),
-    };
+    return { user: sshUser, publicKey: sshPublicKey.trim(), privateKey: sshPrivateKey! };
+}
 
-    // --- add-ons
+/** The cluster add-ons: CNI, MetalLB and its pool, ingress, NFS, and issue 13's. */
+function readAddonsSection(section: ConfigSection, network: NodeNetwork, nodes: NodeLists, api: ApiEndpointSection, kubernetes: LabConfig["kubernetes"]): AddonsConfig {
+    const { reader, problems } = section;
+    const str = (key: ConfigKeyName) => reader.string(key);
+    const bool = (key: ConfigKeyName) => reader.boolean(key);
+    const { subnet, subnetHint } = network;
+    const { nodeAddresses, controlPlanes, workers } = nodes;
+    const { vip } = api;
+    const vipText = api.endpoint.vip;
     const poolText = str("loadBalancerPool");
     const pool: Ipv4Range | undefined = poolText === "" ? undefined : parseIpv4Range(poolText);
     if (poolText !== "" && !pool) {
@@ -502,9 +654,37 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     }
 
     // --- issue 13 (items 3-5): metrics-server, monitoring, Flux
-    const issue13 = readIssue13Addons(reader, source, problems, ingressController);
+    const issue13 = readIssue13Addons(reader, section.source, problems, ingressController);
 
-    // --- day 2 (issue 12): etcd snapshots
+    return {
+        cni,
+        flannelBackend,
+        podSubnet: kubernetes.podSubnet,
+        metallb: { enabled: metallbEnabled, addressPool: { first: pool ? formatIpv4(pool.first) : "", last: pool ? formatIpv4(pool.last) : "" }, autoAssign },
+        ingress: {
+            controller: ingressController,
+            address: ingressAddress,
+            internal: { enabled: internalIngress, address: internalIngressAddress },
+        },
+        nfs: {
+            enabled: nfsEnabled,
+            server: nfsServer,
+            path: nfsPath,
+            reclaimPolicy,
+            archiveOnDelete: bool("nfsArchiveOnDelete"),
+            mountOptions: reader.stringList("nfsMountOptions"),
+        },
+        controlPlaneSchedulable: kubernetes.controlPlaneSchedulable,
+        nodes: [...controlPlanes, ...workers].map((node) => ({ name: node.name, address: node.address })),
+        ...issue13,
+    };
+}
+
+/** Day 2 (issue 12): the etcd snapshot timer's schedule and retention, and the share it copies to. */
+function readEtcdSnapshotSection(section: ConfigSection, addons: AddonsConfig): EtcdSnapshotConfig {
+    const { reader, problems } = section;
+    const str = (key: ConfigKeyName) => reader.string(key);
+    const int = (key: ConfigKeyName) => reader.integer(key);
     const snapshotSchedule = str("etcdSnapshotSchedule");
     // The full check is systemd-analyze calendar on the node; here: one line a unit file can hold.
     if (!/^[A-Za-z0-9*/:.,~ -]+$/.test(snapshotSchedule)) {
@@ -517,78 +697,12 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         problems.push(`${fullKey("etcdSnapshotKeep")} ${snapshotKeep} is outside 1-1000: keep at least one snapshot per control plane.`);
     }
 
-    reader.reportUnknownKeys();
-    if (problems.length > 0) {
-        throw new LabConfigError(problems);
-    }
-
-    const controlPlaneSchedulable = bool("controlPlaneSchedulable");
-    const minor = versionMatch ? `1.${versionMatch[1]}` : "";
-    return deepFreeze({
-        vsphere: {
-            server: vsphereServer,
-            user: vsphereUser,
-            password: vspherePassword!,
-            allowUnverifiedSsl,
-            datacenter: str("vsphereDatacenter"),
-            cluster: cluster || undefined,
-            resourcePool: resourcePool || undefined,
-            datastore: str("vsphereDatastore"),
-            network: str("vsphereNetwork"),
-            template: str("vsphereTemplate"),
-            folder: str("vsphereFolder") || undefined,
-            linkedClones,
-            controlPlaneAntiAffinity,
-        },
-        network: {
-            subnet: subnetText,
-            prefixLength: subnet!.prefixLength,
-            gateway,
-            dnsServers,
-            searchDomains: reader.stringList("searchDomains"),
-            interfaceName,
-        },
-        controlPlanes,
-        workers,
-        apiEndpoint: { vip: vipText, dnsName: apiDnsName || undefined, host: apiDnsName || vipText, port: apiPort, virtualRouterId },
-        kubernetes: {
-            version,
-            minorVersion: minor,
-            clusterName,
-            podSubnet: podSubnetText,
-            serviceSubnet: serviceSubnetText,
-            controlPlaneSchedulable,
-            hardening,
-        },
-        ssh: { user: sshUser, publicKey: sshPublicKey.trim(), privateKey: sshPrivateKey! },
-        addons: {
-            cni,
-            flannelBackend,
-            podSubnet: podSubnetText,
-            metallb: { enabled: metallbEnabled, addressPool: { first: formatIpv4(pool!.first), last: formatIpv4(pool!.last) }, autoAssign },
-            ingress: {
-                controller: ingressController,
-                address: ingressAddress,
-                internal: { enabled: internalIngress, address: internalIngressAddress },
-            },
-            nfs: {
-                enabled: nfsEnabled,
-                server: nfsServer,
-                path: nfsPath,
-                reclaimPolicy,
-                archiveOnDelete: bool("nfsArchiveOnDelete"),
-                mountOptions: reader.stringList("nfsMountOptions"),
-            },
-            controlPlaneSchedulable,
-            nodes: [...controlPlanes, ...workers].map((node) => ({ name: node.name, address: node.address })),
-            ...issue13,
-        },
-        etcdSnapshots: {
-            schedule: snapshotSchedule,
-            keep: snapshotKeep,
-            nfs: nfsEnabled ? { server: nfsServer, path: nfsPath, mountOptions: reader.stringList("nfsMountOptions") } : undefined,
-        },
-    });
+    const { nfs } = addons;
+    return {
+        schedule: snapshotSchedule,
+        keep: snapshotKeep,
+        nfs: nfs.enabled ? { server: nfs.server, path: nfs.path, mountOptions: nfs.mountOptions } : undefined,
+    };
 }
 
 /** A DNS name: lower-case RFC 1123 labels separated by dots. */
