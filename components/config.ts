@@ -54,6 +54,8 @@ export interface LabConfig {
         readonly gateway: string;
         readonly dnsServers: readonly string[];
         readonly searchDomains: readonly string[];
+        /** Issue 13 item 7: chrony's servers; empty = the template's time sync. */
+        readonly ntpServers: readonly string[];
         readonly interfaceName: string;
     };
     /** Control planes first (node 0 runs kubeadm init), then workers; config order within each. */
@@ -379,6 +381,12 @@ function readNetworkSection(section: ConfigSection): NodeNetwork {
     if (reader.isSet("dnsServers") && dnsServers.length === 0) {
         problems.push(`${fullKey("dnsServers")} is empty: list at least one DNS server the nodes can reach.`);
     }
+    const ntpServers = reader.stringList("ntpServers");
+    ntpServers.forEach((server, index) => {
+        if (parseIpv4(server) === undefined && !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(server)) {
+            problems.push(`${fullKey("ntpServers")}[${index}] '${server}' is not a host name or IPv4 address: list NTP servers like 192.168.1.1 or ntp.lab.example.`);
+        }
+    });
 
     return {
         config: {
@@ -387,6 +395,7 @@ function readNetworkSection(section: ConfigSection): NodeNetwork {
             gateway,
             dnsServers,
             searchDomains: reader.stringList("searchDomains"),
+            ntpServers,
             interfaceName,
         },
         subnet,

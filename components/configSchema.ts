@@ -58,6 +58,12 @@ export const configKeys = {
     gateway: { type: "string", description: "Default gateway of the nodes." },
     dnsServers: { type: "string[]", description: "DNS servers of the nodes." },
     searchDomains: { type: "string[]", default: [], description: "DNS search domains of the nodes." },
+    ntpServers: {
+        type: "string[]",
+        default: [],
+        description:
+            "NTP servers (names or addresses) the nodes keep time with: cloud-init sets up chrony with them on first boot. kubeadm's certificates and etcd need the clocks in step. Empty = the template's own time sync (Ubuntu: systemd-timesyncd with ntp.ubuntu.com). A change applies to new nodes only.",
+    },
     nodeInterface: {
         type: "string",
         default: "lan0",

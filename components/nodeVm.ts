@@ -26,6 +26,7 @@ export interface GuestNetwork {
     readonly gateway: string;
     readonly dnsServers: readonly string[];
     readonly searchDomains: readonly string[];
+    readonly ntpServers: readonly string[];
     readonly interfaceName: string;
 }
 
@@ -108,6 +109,7 @@ export class NodeVm extends pulumi.ComponentResource {
                     gateway: network.gateway,
                     dnsServers: network.dnsServers,
                     searchDomains: network.searchDomains,
+                    ntpServers: network.ntpServers,
                     macAddress,
                     interfaceName: network.interfaceName,
                     adminUser: args.adminUser,

@@ -8,6 +8,8 @@ export interface CloudInitArgs {
     readonly gateway: string;
     readonly dnsServers: readonly string[];
     readonly searchDomains: readonly string[];
+    /** Issue 13 item 7: chrony's servers, set up by cloud-init's ntp module; empty = the template's time sync. */
+    readonly ntpServers?: readonly string[];
     /**
      * The NIC's static MAC address (the VM's network interface sets it): netplan and cloud-init
      * find the NIC by it, whatever the kernel called it on first boot.
@@ -105,6 +107,9 @@ export function renderCloudInitUserdata(args: CloudInitArgs): string {
         ],
         // Swap is turned off by node-prepare.sh; a template without swap just makes that a no-op.
         package_update: false,
+        // cloud-init's ntp module installs chrony (it replaces systemd-timesyncd) and writes its
+        // config with these servers (cloud-init docs, cc_ntp: ntp_client chrony).
+        ...(args.ntpServers && args.ntpServers.length > 0 ? { ntp: { enabled: true, ntp_client: "chrony", servers: [...args.ntpServers] } } : {}),
         ...(args.apiHost
             ? { write_files: [{ path: "/etc/cloud/templates/hosts.debian.tmpl", permissions: "0644", content: hostsTemplate(args.apiHost) }] }
             : {}),

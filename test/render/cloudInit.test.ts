@@ -30,9 +30,10 @@ interface RenderedNode {
 
 let nodes: RenderedNode[] = [];
 
+const decode = (base64: string) => Buffer.from(base64, "base64").toString("utf8");
+
 before(async () => {
     const { recorder } = await evaluateProgram(labConfigWith());
-    const decode = (base64: string) => Buffer.from(base64, "base64").toString("utf8");
     nodes = recorder.ofType("vsphere:index/virtualMachine:VirtualMachine").map((vm) => {
         const metadata = YAML.parse(decode(vm.inputs.extraConfig["guestinfo.metadata"]));
         return {
@@ -98,6 +99,22 @@ test("cloud-init accepts every node's user-data (cloud-init schema)", () => {
         assert.equal(result.status, 0, `${node.name}: ${result.stdout}${result.stderr}`);
         assert.match(result.stdout, /Valid cloud-config/, node.name);
     }
+});
+
+// Issue 13 item 7: with ntpServers, cloud-init's ntp module sets up chrony with them.
+test("with ntpServers the user-data sets up chrony with them, and cloud-init accepts it; without, no ntp section", async () => {
+    assert.ok(nodes.every((node) => !YAML.parse(node.userdata).ntp), "the lab sets no ntpServers: the template's time sync stays");
+    const { recorder } = await evaluateProgram(labConfigWith({ ntpServers: ["192.168.1.1", "ntp.lab.example"] }));
+    const vm = recorder.ofType("vsphere:index/virtualMachine:VirtualMachine")[0];
+    const userdata = decode(vm.inputs.extraConfig["guestinfo.userdata"]);
+    assert.deepEqual(YAML.parse(userdata).ntp, { enabled: true, ntp_client: "chrony", servers: ["192.168.1.1", "ntp.lab.example"] });
+    const dir = scratch("userdata-ntp");
+    const file = path.join(dir, "user-data");
+    fs.writeFileSync(file, userdata);
+    const result = runTool("cloud-init", ["schema", "--config-file", file]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+    assert.match(result.stdout, /Valid cloud-config/);
 });
 
 test("cloud-init renames each node's NIC, whatever the kernel called it, to the configured name", () => {

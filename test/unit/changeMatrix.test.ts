@@ -171,6 +171,7 @@ for (const key of ["vsphereTemplate", "linkedClones"]) {
 for (const [key, value] of [
     ["dnsServers", ["192.168.1.2"]],
     ["searchDomains", ["lab2.example"]],
+    ["ntpServers", ["192.168.1.1"]],
     ["gateway", "192.168.1.254"],
     ["sshPublicKey", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBkQ2m0l7pv1mB3N8oKkq3Xc0pV8wq6Yg7r4d5ZbAAAA other@example"],
 ] as const) {

@@ -46,6 +46,13 @@ const rules: { rule: string; changes: Record<string, unknown>; key: string; fix:
         key: "k8s-vsphere-lab:workers[0].unreachable",
         fix: /is not true or false/,
     },
+    // Issue 13 item 7
+    {
+        rule: "an NTP server that is not a name or an address",
+        changes: { ntpServers: ["ntp lab"] },
+        key: "k8s-vsphere-lab:ntpServers[0]",
+        fix: /is not a host name or IPv4 address/,
+    },
     // Issue 13 item 6
     {
         rule: "the control planes' anti-affinity rule on a standalone host",
