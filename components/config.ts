@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigKey, configKeys, ConfigKeyName, fullKey, projectName, vsphereProviderKeys } from "./configSchema";
 import { formatIpv4, Ipv4Range, parseCidr, parseIpv4, parseIpv4Range, rangeContains, rangesOverlap, staticMacAddressBits } from "./network";
-import { ApiServerHardening, podSecurityLevels } from "./render/apiServerHardening";
+import { ApiServerHardening, OidcSettings, podSecurityLevels } from "./render/apiServerHardening";
 
 /** A node's role in the cluster. */
 export type NodeRole = "control-plane" | "worker";
@@ -567,6 +567,7 @@ function readKubernetesSection(section: ConfigSection, network: NodeNetwork): La
         encryptSecretsAtRest: bool("encryptSecretsAtRest"),
         auditLog: bool("auditLog"),
         podSecurityStandard: reader.oneOf("podSecurityStandard", podSecurityLevels),
+        oidc: readOidc(section),
     };
 
     return {
@@ -577,6 +578,44 @@ function readKubernetesSection(section: ConfigSection, network: NodeNetwork): La
         serviceSubnet: serviceSubnetText,
         controlPlaneSchedulable: bool("controlPlaneSchedulable"),
         hardening,
+    };
+}
+
+/** Issue 13 item 1: OIDC sign-in, or undefined when oidcIssuerUrl is empty. */
+function readOidc(section: ConfigSection): OidcSettings | undefined {
+    const { reader, problems } = section;
+    const issuerUrl = reader.string("oidcIssuerUrl");
+    const clientId = reader.string("oidcClientId");
+    const caCertificate = reader.string("oidcCaCertificate");
+    if (issuerUrl === "") {
+        for (const key of ["oidcClientId", "oidcCaCertificate"] as const) {
+            if (reader.string(key) !== "") problems.push(`${fullKey(key)} is set without ${fullKey("oidcIssuerUrl")}: set the issuer too, or clear ${key}.`);
+        }
+        return undefined;
+    }
+    // The API server accepts only an https issuer whose URL has no query or fragment.
+    if (!/^https:\/\/[^\s?#]+$/.test(issuerUrl)) {
+        problems.push(`${fullKey("oidcIssuerUrl")} '${issuerUrl}' is not an https URL without query or fragment: write it like https://id.lab.example/realms/lab.`);
+    }
+    if (clientId === "") {
+        problems.push(`${fullKey("oidcClientId")} is empty while ${fullKey("oidcIssuerUrl")} is set: give the client id your tokens are issued for (kubelogin's --oidc-client-id).`);
+    }
+    if (caCertificate !== "" && !/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(caCertificate.trim())) {
+        problems.push(`${fullKey("oidcCaCertificate")} is not a PEM certificate: paste the issuer CA's -----BEGIN CERTIFICATE----- ... block.`);
+    }
+    const claim = (key: "oidcUsernameClaim" | "oidcGroupsClaim") => {
+        const value = reader.string(key);
+        if (!/^[A-Za-z0-9_:.\/-]+$/.test(value)) problems.push(`${fullKey(key)} '${value}' is not a claim name: write e.g. email or groups.`);
+        return value;
+    };
+    return {
+        issuerUrl,
+        clientId,
+        usernameClaim: claim("oidcUsernameClaim"),
+        groupsClaim: claim("oidcGroupsClaim"),
+        usernamePrefix: reader.string("oidcUsernamePrefix"),
+        groupsPrefix: reader.string("oidcGroupsPrefix"),
+        caCertificate: caCertificate === "" ? undefined : `${caCertificate.trim()}\n`,
     };
 }
 

@@ -133,6 +133,23 @@ export const configKeys = {
             "Pod Security level enforced in namespaces without their own label: privileged, baseline or restricted (kube-system is exempt; the add-ons' namespaces are labelled). Set at kubeadm init.",
     },
 
+    // --- issue 13 item 1: OIDC sign-in (set at kubeadm init, like the keys above)
+    oidcIssuerUrl: {
+        type: "string",
+        default: "",
+        description: "OIDC issuer (https://...) the API server accepts ID tokens from (kubelogin, seed 001). Empty = no OIDC. Set at kubeadm init: a change on a running cluster is refused.",
+    },
+    oidcClientId: { type: "string", default: "", description: "The OIDC client id the tokens are issued for (required with oidcIssuerUrl)." },
+    oidcUsernameClaim: { type: "string", default: "email", description: "The ID token claim used as the user name." },
+    oidcGroupsClaim: { type: "string", default: "groups", description: "The ID token claim holding the user's groups (bind RBAC to them)." },
+    oidcUsernamePrefix: { type: "string", default: "oidc:", description: "Prefix of OIDC user names, so they never clash with other users (e.g. oidc:alice@lab.example)." },
+    oidcGroupsPrefix: { type: "string", default: "oidc:", description: "Prefix of OIDC group names (e.g. oidc:lab-admins)." },
+    oidcCaCertificate: {
+        type: "string",
+        default: "",
+        description: "PEM CA certificate of the issuer, when its certificate is not signed by a public CA (staged on the control planes, given as --oidc-ca-file). Empty = the system's CAs.",
+    },
+
     // --- SSH access used by every remote command
     sshUser: { type: "string", default: "svc_mgmt", description: "Admin user created by cloud-init, with passwordless sudo; every remote command runs as it." },
     sshPublicKey: { type: "string", description: "OpenSSH public key installed for sshUser (e.g. the content of ~/.ssh/id_ed25519.pub)." },

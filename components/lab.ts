@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiServerReady } from "../providers/apiServerReady";
 import { ClusterIdentity } from "../providers/clusterIdentity";
@@ -78,6 +79,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
                 encryptSecretsAtRest: cfg.kubernetes.hardening.encryptSecretsAtRest,
                 auditLog: cfg.kubernetes.hardening.auditLog,
                 podSecurityStandard: cfg.kubernetes.hardening.podSecurityStandard,
+                oidc: oidcIdentity(cfg.kubernetes.hardening.oidc),
             },
             { parent: this },
         );
@@ -298,6 +300,13 @@ export class KubernetesLab extends pulumi.ComponentResource {
             grafanaAdminPassword: this.addons.grafanaAdminPassword,
         });
     }
+}
+
+/** The OIDC settings as the identity guard records them: one line, the CA by its hash; "" when off. */
+function oidcIdentity(oidc: LabConfig["kubernetes"]["hardening"]["oidc"]): string {
+    if (!oidc) return "";
+    const ca = oidc.caCertificate ? crypto.createHash("sha256").update(oidc.caCertificate).digest("hex").slice(0, 16) : "";
+    return [oidc.issuerUrl, oidc.clientId, oidc.usernameClaim, oidc.groupsClaim, oidc.usernamePrefix, oidc.groupsPrefix, ca].join(" ");
 }
 
 /** The provider and the vSphere objects every VM needs, looked up by the names in the config. */

@@ -35,6 +35,8 @@ export interface ClusterIdentityInputs {
     auditLog: boolean;
     /** `podSecurityStandard`: the AdmissionConfiguration's default level. */
     podSecurityStandard: string;
+    /** Issue 13 item 1: the oidc* keys as one text ("" when OIDC is off); the CA by its hash. */
+    oidc: string;
 }
 
 /** The inputs' names, in the order they are reported. */
@@ -52,6 +54,7 @@ export const clusterIdentityKeys = [
     "encryptSecretsAtRest",
     "auditLog",
     "podSecurityStandard",
+    "oidc",
 ] as const satisfies readonly (keyof ClusterIdentityInputs)[];
 
 /** How a changed identity value is judged: undefined when allowed, else the reason it is refused. */
@@ -75,6 +78,7 @@ export const clusterIdentityRules: Readonly<Record<keyof ClusterIdentityInputs, 
     encryptSecretsAtRest: { configKey: "encryptSecretsAtRest", rule: "immutable" },
     auditLog: { configKey: "auditLog", rule: "immutable" },
     podSecurityStandard: { configKey: "podSecurityStandard", rule: "immutable" },
+    oidc: { configKey: "the oidc* keys", rule: "immutable" },
 };
 
 /**

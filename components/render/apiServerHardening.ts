@@ -27,12 +27,26 @@ import { stringifyYaml } from "./yaml";
 export const podSecurityLevels = ["privileged", "baseline", "restricted"] as const;
 export type PodSecurityLevel = (typeof podSecurityLevels)[number];
 
-/** What the config asks of the control plane. */
+/** Issue 13 item 1: the API server accepts ID tokens of this OIDC issuer (kube-apiserver --oidc-* flags). */
+export interface OidcSettings {
+    readonly issuerUrl: string;
+    readonly clientId: string;
+    readonly usernameClaim: string;
+    readonly groupsClaim: string;
+    readonly usernamePrefix: string;
+    readonly groupsPrefix: string;
+    /** PEM of the issuer's CA, when not a public one: staged and given as --oidc-ca-file. */
+    readonly caCertificate?: string;
+}
+
+/** What the config asks of the control plane's apiserver, all set at kubeadm init. */
 export interface ApiServerHardening {
     readonly encryptSecretsAtRest: boolean;
     readonly auditLog: boolean;
     /** The level enforced in every namespace without its own label; privileged = no admission file. */
     readonly podSecurityStandard: PodSecurityLevel;
+    /** OIDC sign-in (issue 13 item 1); absent = off. */
+    readonly oidc?: OidcSettings;
 }
 
 /** The staged file names (under /etc/k8s-lab/ on every control plane). */
@@ -40,6 +54,7 @@ export const apiServerFileNames = {
     encryptionConfig: "encryption-config.yaml",
     auditPolicy: "audit-policy.yaml",
     admissionConfig: "admission-config.yaml",
+    oidcCa: "oidc-ca.crt",
 } as const;
 
 /** Where the staged files are on the node, and where the apiserver container sees them. */
@@ -136,6 +151,9 @@ export function apiServerFiles(hardening: ApiServerHardening): ApiServerFileSpec
         ...(hardening.podSecurityStandard !== "privileged"
             ? [{ fileName: apiServerFileNames.admissionConfig, holdsEncryptionKey: false, render: () => renderAdmissionConfiguration(hardening.podSecurityStandard) }]
             : []),
+        ...(hardening.oidc?.caCertificate
+            ? [{ fileName: apiServerFileNames.oidcCa, holdsEncryptionKey: false, render: () => hardening.oidc!.caCertificate! }]
+            : []),
     ];
 }
 
@@ -186,6 +204,22 @@ export function applyApiServerHardening(clusterConfiguration: Record<string, unk
     if (hardening.podSecurityStandard !== "privileged") {
         args.push({ name: "admission-control-config-file", value: seenByApiServer(apiServerFileNames.admissionConfig) });
         volumes.push(stagedFileMount("k8s-lab-admission-config", apiServerFileNames.admissionConfig));
+    }
+    const oidc = hardening.oidc;
+    if (oidc) {
+        // kube-apiserver's OIDC flags (kubernetes.io "Authenticating", OpenID Connect Tokens).
+        args.push(
+            { name: "oidc-issuer-url", value: oidc.issuerUrl },
+            { name: "oidc-client-id", value: oidc.clientId },
+            { name: "oidc-username-claim", value: oidc.usernameClaim },
+            { name: "oidc-groups-claim", value: oidc.groupsClaim },
+            { name: "oidc-username-prefix", value: oidc.usernamePrefix },
+            { name: "oidc-groups-prefix", value: oidc.groupsPrefix },
+        );
+        if (oidc.caCertificate) {
+            args.push({ name: "oidc-ca-file", value: seenByApiServer(apiServerFileNames.oidcCa) });
+            volumes.push(stagedFileMount("k8s-lab-oidc-ca", apiServerFileNames.oidcCa));
+        }
     }
     extend(clusterConfiguration, "apiServer", args, volumes);
     extend(clusterConfiguration, "controllerManager", noProfiling());

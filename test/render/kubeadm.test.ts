@@ -188,6 +188,7 @@ const allRenderings: ReadonlyArray<[string, string]> = [
     ["init, tainted", renderKubeadmInitConfig(initArgs)],
     ["init, untainted", renderKubeadmInitConfig({ ...initArgs, controlPlaneTaint: false, clusterName: "lab" })],
     ["init, with the add-ons' settings", renderKubeadmInitConfig({ ...initArgs, addonSettings: { kubeletServingCertificates: true, metricsEndpoints: true } })],
+    ["init, with OIDC and its CA", renderKubeadmInitConfig({ ...initArgs, hardening: { ...initArgs.hardening, oidc: { issuerUrl: "https://id.lab.example/realms/lab", clientId: "kubernetes", usernameClaim: "email", groupsClaim: "groups", usernamePrefix: "oidc:", groupsPrefix: "oidc:", caCertificate: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n" } } })],
     ["init, no hardening but profiling off", renderKubeadmInitConfig({ ...initArgs, hardening: { encryptSecretsAtRest: false, auditLog: false, podSecurityStandard: "privileged" } })],
     ["join, worker", renderKubeadmJoinConfig(workerJoinArgs)],
     ["join, control plane, tainted", renderKubeadmJoinConfig(controlPlaneJoinArgs)],
@@ -362,4 +363,22 @@ test("the add-ons' settings: serverTLSBootstrap on the KubeletConfiguration, met
         kind: "KubeProxyConfiguration",
         metricsBindAddress: "0.0.0.0:10249",
     });
+});
+
+// Issue 13 item 1: OIDC sign-in as kube-apiserver flags in v1beta4 list form.
+test("OIDC becomes the apiserver's --oidc-* flags in v1beta4 list form, the CA as a staged, mounted file", () => {
+    const oidc = { issuerUrl: "https://id.lab.example/realms/lab", clientId: "kubernetes", usernameClaim: "email", groupsClaim: "groups", usernamePrefix: "oidc:", groupsPrefix: "oidc:" };
+    const args = (hardening: KubeadmInitArgs["hardening"]) =>
+        Object.fromEntries(byKind(parseDocuments(renderKubeadmInitConfig({ ...initArgs, hardening })), "ClusterConfiguration").apiServer.extraArgs.map((a: { name: string; value: string }) => [a.name, a.value]));
+    const plain = args({ ...initArgs.hardening, oidc });
+    assert.equal(plain["oidc-issuer-url"], "https://id.lab.example/realms/lab");
+    assert.equal(plain["oidc-client-id"], "kubernetes");
+    assert.equal(plain["oidc-username-claim"], "email");
+    assert.equal(plain["oidc-groups-claim"], "groups");
+    assert.equal(plain["oidc-username-prefix"], "oidc:");
+    assert.equal(plain["oidc-groups-prefix"], "oidc:");
+    assert.equal(plain["oidc-ca-file"], undefined, "no CA given: the system's CAs");
+    const withCa = args({ ...initArgs.hardening, oidc: { ...oidc, caCertificate: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n" } });
+    assert.equal(withCa["oidc-ca-file"], "/etc/kubernetes/k8s-lab/oidc-ca.crt");
+    assert.equal(Object.keys(args(initArgs.hardening)).some((name) => name.startsWith("oidc-")), false, "off: no flag");
 });

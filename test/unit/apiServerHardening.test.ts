@@ -10,7 +10,8 @@ import { labConfigWith } from "../helpers/stackConfig";
 const command = "command:remote:Command";
 const controlPlanes = ["k8s-control01", "k8s-control02", "k8s-control03"];
 const workers = ["k8s-worker01", "k8s-worker02", "k8s-worker03"];
-const stagedFiles = Object.values(apiServerFileNames);
+// The three the lab's defaults stage (the OIDC CA only with oidcCaCertificate, below).
+const stagedFiles = [apiServerFileNames.encryptionConfig, apiServerFileNames.auditPolicy, apiServerFileNames.admissionConfig];
 
 let recorder: MockRecorder;
 before(async () => {
@@ -98,4 +99,16 @@ test("every add-on namespace carries its Pod Security level: privileged where po
     const { recorder: calico } = await evaluateProgram(labConfigWith({ cni: "calico" }));
     const operator = calico.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.inputs.metadata.name === "tigera-operator")!;
     assert.equal(operator.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
+});
+
+test("with OIDC and its CA, every control plane stages oidc-ca.crt before its init or join", async () => {
+    const ca = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----";
+    const { recorder: oidc } = await evaluateProgram(labConfigWith({ oidcIssuerUrl: "https://id.lab.example/realms/lab", oidcClientId: "kubernetes", oidcCaCertificate: ca }));
+    for (const node of controlPlanes) {
+        const staged = oidc.named(`${node}-file-oidc-ca.crt`, command);
+        assert.equal(staged.inputs.stdin, `${ca}\n`);
+        const step = oidc.named(node === "k8s-control01" ? `${node}-kubeadm-init` : `${node}-kubeadm-join`, command);
+        assert.ok(resourceDependsOn(oidc.resources, step, staged), node);
+    }
+    assert.equal(oidc.resources.filter((r) => r.name.endsWith("-file-oidc-ca.crt")).length, 3, "control planes only");
 });

@@ -126,6 +126,7 @@ const refusedRows: [string, Record<string, unknown>][] = [
     ["encryptSecretsAtRest off", { encryptSecretsAtRest: false }],
     ["auditLog off", { auditLog: false }],
     ["podSecurityStandard", { podSecurityStandard: "restricted" }],
+    ["oidcIssuerUrl (OIDC turned on)", { oidcIssuerUrl: "https://id.lab.example/realms/lab", oidcClientId: "kubernetes" }],
 ];
 
 // Issue 11 item 4: role-wide size keys would power-cycle every VM of the role at once.

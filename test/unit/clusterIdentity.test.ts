@@ -21,6 +21,7 @@ function deployed(overrides: Partial<ClusterIdentityInputs> = {}): ClusterIdenti
         encryptSecretsAtRest: true,
         auditLog: true,
         podSecurityStandard: "baseline",
+        oidc: "",
         ...overrides,
     };
 }
@@ -123,4 +124,11 @@ test("the serialized provider (what the engine runs) refuses a changed apiVip li
     assert.match(result.failures![0].reason, /^apiVip cannot change on a running cluster/);
     const allowed = await provider.check!(deployed(), deployed({ kubernetesVersion: "1.34.0" }));
     assert.deepEqual(allowed.failures, []);
+});
+
+test("turning OIDC on (or changing it) on a running cluster is refused, naming the oidc* keys", async () => {
+    const result = await check(deployed(), deployed({ oidc: "https://id.lab.example/realms/lab kubernetes email groups oidc: oidc: " }));
+    assert.equal(result.failures?.length, 1);
+    assert.equal(result.failures![0].property, "oidc");
+    assert.match(result.failures![0].reason, /^the oidc\* keys cannot change on a running cluster \(it was \(unset\)/);
 });

@@ -46,6 +46,31 @@ const rules: { rule: string; changes: Record<string, unknown>; key: string; fix:
         key: "k8s-vsphere-lab:workers[0].unreachable",
         fix: /is not true or false/,
     },
+    // Issue 13 item 1
+    {
+        rule: "an OIDC issuer that is not https",
+        changes: { oidcIssuerUrl: "http://id.lab.example", oidcClientId: "kubernetes" },
+        key: "k8s-vsphere-lab:oidcIssuerUrl",
+        fix: /is not an https URL/,
+    },
+    {
+        rule: "an OIDC issuer without a client id",
+        changes: { oidcIssuerUrl: "https://id.lab.example" },
+        key: "k8s-vsphere-lab:oidcClientId",
+        fix: /is empty while .*oidcIssuerUrl is set/,
+    },
+    {
+        rule: "an OIDC client id without an issuer",
+        changes: { oidcClientId: "kubernetes" },
+        key: "k8s-vsphere-lab:oidcClientId",
+        fix: /is set without .*oidcIssuerUrl/,
+    },
+    {
+        rule: "an OIDC CA that is not PEM",
+        changes: { oidcIssuerUrl: "https://id.lab.example", oidcClientId: "kubernetes", oidcCaCertificate: "not a certificate" },
+        key: "k8s-vsphere-lab:oidcCaCertificate",
+        fix: /is not a PEM certificate/,
+    },
     // Issue 13 item 7
     {
         rule: "an NTP server that is not a name or an address",
@@ -375,7 +400,7 @@ test("the lab stack file is valid and matches seed 000", () => {
 
 test("issue 15: Secrets encrypted, the audit log on, Pod Security baseline and MetalLB autoAssign on by default", () => {
     const cfg = lab();
-    assert.deepEqual(cfg.kubernetes.hardening, { encryptSecretsAtRest: true, auditLog: true, podSecurityStandard: "baseline" });
+    assert.deepEqual(cfg.kubernetes.hardening, { encryptSecretsAtRest: true, auditLog: true, podSecurityStandard: "baseline", oidc: undefined });
     assert.equal(cfg.addons.metallb.autoAssign, true);
     assert.equal(lab({ loadBalancerAutoAssign: false }).addons.metallb.autoAssign, false);
 });
