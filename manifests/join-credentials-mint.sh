@@ -56,7 +56,8 @@ new_certificate_key() {
     config="$(umask 077 && mktemp "${RUN_DIR}/k8s-lab-upload-certs.XXXXXX")"
     # shellcheck disable=SC2064 # the file name is fixed now, on purpose
     trap "rm -f '${config}'" EXIT
-    printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\ncertificateKey: "%s"\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: "v%s"\n' \
+    # The CRI socket named, as in the program's own kubeadm configs: no runtime detection.
+    printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\ncertificateKey: "%s"\nnodeRegistration:\n  criSocket: unix:///var/run/containerd/containerd.sock\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: "v%s"\n' \
         "$key" "${KUBERNETES_VERSION#v}" >"$config"
     run_logged join-credentials kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config "$config"
     echo "$key"

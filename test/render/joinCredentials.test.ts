@@ -8,6 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
 import { renderScript } from "../../components/render/manifests";
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "i15-join-credentials-"));
@@ -111,6 +112,11 @@ test("join-credentials-mint.sh prints a control plane's new token and certificat
     const uploadConfig = fs.readFileSync(path.join(node.kept, "upload-certs-config.yaml"), "utf8");
     assert.match(uploadConfig, new RegExp(`certificateKey: "${KEY}"`));
     assert.match(uploadConfig, /kubernetesVersion: "v1\.34\.2"/);
+    // kubeadm reads it as its own config: a v1beta4 InitConfiguration and ClusterConfiguration.
+    const documents = YAML.parseAllDocuments(uploadConfig).map((document) => document.toJS());
+    assert.deepEqual(documents.map((d) => `${d.apiVersion} ${d.kind}`), ["kubeadm.k8s.io/v1beta4 InitConfiguration", "kubeadm.k8s.io/v1beta4 ClusterConfiguration"]);
+    assert.equal(documents[0].certificateKey, KEY);
+    assert.equal(documents[0].nodeRegistration.criSocket, "unix:///var/run/containerd/containerd.sock");
     // ...and that file is gone; neither secret is on a command line, in a log, or left in a file.
     assert.deepEqual(fs.readdirSync(path.join(node.root, "run")).filter((name) => name.startsWith("k8s-lab-upload-certs")), []);
     assert.doesNotMatch(calls, new RegExp(`${TOKEN.replace(".", "\\.")}|${KEY}`), "a secret on a command line");
