@@ -245,6 +245,18 @@ export class KubernetesLab extends pulumi.ComponentResource {
             { parent: this, dependsOn: [first.joined] },
         );
         this.nodesJoined = [...controlPlaneJoins, ...workers.map((worker) => worker.joined)];
+        // Issue 11: the control planes' taint follows controlPlaneSchedulable on a running cluster
+        // too (kubeadm sets it only when a node registers): applied through the API after the
+        // control-plane joins, and again whenever the key or the set of control planes changes.
+        runScript(
+            `${firstNode.name}-control-plane-taint`,
+            {
+                node: connections.get(firstNode.name)!,
+                script: "control-plane-taint.sh",
+                env: { SCHEDULABLE: String(cfg.kubernetes.controlPlaneSchedulable), CONTROL_PLANES: cfg.controlPlanes.map((node) => node.name).join(" ") },
+            },
+            { parent: this, dependsOn: [first.joined, ...controlPlaneJoins] },
+        );
         // Issue 15: once every join of this `pulumi up` is done, node 0 deletes the tokens this
         // program created and the uploaded control-plane certificates. Run again (replaced) only
         // when the set of joins changes: a node added, removed or rebuilt.

@@ -242,3 +242,10 @@ test("change matrix: marking a worker unreachable changes no input of any resour
     const retained = recorder.resources.filter((r) => r.retainOnDelete).map((r) => r.name).sort();
     assert.deepEqual(retained, ["k8s-worker02-drain", "k8s-worker02-reset"], "only the dead node's own clean-ups are skipped; forget still runs on node 0");
 });
+
+test("change matrix: controlPlaneSchedulable on a running lab re-applies the taint through node 0 and re-runs no kubeadm step", async () => {
+    const result = await plan({ controlPlaneSchedulable: true });
+    assert.equal(result.get("k8s-control01-control-plane-taint"), "update");
+    assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused", "create", "delete"), []);
+    for (const step of ["k8s-control01-kubeadm-init", "k8s-control02-kubeadm-join", "k8s-control03-kubeadm-join"]) assert.equal(result.get(step), "same", step);
+});

@@ -218,6 +218,16 @@ describe("remote commands", () => {
     });
 });
 
+describe("controlPlaneSchedulable reaches running control planes (issue 11)", () => {
+    test("node 0 sets the taint of every control plane after their joins", () => {
+        const taint = cmd("k8s-control01-control-plane-taint");
+        assert.equal(hostOf(taint), addressOf["k8s-control01"]);
+        assert.match(taint.inputs.create, /SCHEDULABLE='false' CONTROL_PLANES='k8s-control01 k8s-control02 k8s-control03'/);
+        for (const node of controlPlanes.slice(1)) assert.ok(recorder.dependsOn(taint, cmd(`${node}-kubeadm-join`)), node);
+        assert.ok(!recorder.dependsOn(recorder.named("lab-addons-flannel"), taint), "the add-ons do not wait for it");
+    });
+});
+
 describe("two control planes removed at once leave etcd one after another (issue 11)", () => {
     test("control03's reset depends on control02's: the engine deletes control03's first, control02's only after it", () => {
         const [reset02, reset03] = [cmd("k8s-control02-reset"), cmd("k8s-control03-reset")];

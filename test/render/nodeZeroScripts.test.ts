@@ -1,7 +1,9 @@
-// Issue 15 item 2: join credentials that expire for real. join-credentials-mint.sh,
-// join-credentials-revoke.sh and kubeadm-join.sh run as a node would run them, with stand-in
-// kubeadm/kubectl first on PATH that record every call, and K8S_LAB_TEST_ROOT moving the node's
-// /var and /run (and the staged join config) into a temporary folder.
+// The scripts node 0 runs for the others, and the join, run as a node would run them, with
+// stand-in kubeadm/kubectl first on PATH that record every call, and K8S_LAB_TEST_ROOT moving the
+// node's /var, /run and /etc/k8s-lab into a temporary folder:
+// - issue 15 item 2, join credentials that expire for real: join-credentials-mint.sh,
+//   join-credentials-revoke.sh, kubeadm-join.sh;
+// - issue 11: control-plane-taint.sh (controlPlaneSchedulable on a running cluster).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
@@ -175,4 +177,19 @@ test("kubeadm-join.sh removes the staged join config once joined, and keeps it w
         assert.equal(fs.existsSync(joinConfig), fails, fails ? "the config of a failed join is kept" : "the used join config is left on the node");
         assert.match(fs.readFileSync(node.calls, "utf8"), new RegExp(`^kubeadm join --config ${joinConfig.replace(/[.]/g, "\\.")}$`, "m"));
     }
+});
+
+// Issue 11: controlPlaneSchedulable reaches running control planes through the API.
+test("control-plane-taint.sh removes or sets the NoSchedule taint on every control plane, idempotently", () => {
+    for (const schedulable of ["true", "false"]) {
+        const node = fakeNode("k8s-control01");
+        const result = run("control-plane-taint.sh", node, { NODE_NAME: "k8s-control01", SCHEDULABLE: schedulable, CONTROL_PLANES: "k8s-control01 k8s-control02" });
+        assert.equal(result.status, 0, result.stderr);
+        const taints = fs.readFileSync(node.calls, "utf8").split("\n").filter((line) => line.startsWith("kubectl taint"));
+        const wanted = schedulable === "true" ? "node-role.kubernetes.io/control-plane:NoSchedule-" : "node-role.kubernetes.io/control-plane=:NoSchedule --overwrite";
+        assert.deepEqual(taints, [`kubectl taint nodes k8s-control01 ${wanted}`, `kubectl taint nodes k8s-control02 ${wanted}`]);
+    }
+    const bad = run("control-plane-taint.sh", fakeNode("k8s-control01"), { NODE_NAME: "k8s-control01", SCHEDULABLE: "yes", CONTROL_PLANES: "k8s-control01" });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /SCHEDULABLE must be true or false/);
 });
