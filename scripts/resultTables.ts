@@ -52,6 +52,14 @@ interface HaResults {
     readonly scenarios: readonly HaScenario[];
 }
 
+/** bench/results/ha-loop.json: scripts/ha-loop.sh's record of the failover test run N times in a row. */
+interface HaLoopResults {
+    readonly runs: number;
+    readonly passed: number;
+    readonly cpus: number;
+    readonly results: readonly { readonly started: string; readonly loadAverageAtStart: number; readonly outcome: string }[];
+}
+
 const readResults = <T>(file: string, root: string): T => JSON.parse(fs.readFileSync(path.join(root, "bench", "results", file), "utf8")) as T;
 
 /** "2026-12-03 08:44 UTC, load average 0.31 on 2 cores (quiet)", or what is known of it. */
@@ -95,8 +103,20 @@ function vipColumn(scenario: HaScenario): string {
     return `${scenario.vipHolderBefore} -> ${scenario.vipHolderAfter}${after}${times}`;
 }
 
-/** The README's HA results table: the recorded run beside the one before issue 14's tuning. */
-export function renderHaSection(results: HaResults, before: HaResults): string {
+/** "10/10 runs in a row passed (...)": the loop's line under the HA table. */
+function describeHaLoop(loop: HaLoopResults): string {
+    const loads = loop.results.map((run) => run.loadAverageAtStart);
+    const started = loop.results[0]?.started.replace("T", " ").replace(/:\d\dZ$/, " UTC") ?? "never";
+    const failedRun = loop.results.find((run) => run.outcome !== "passed");
+    const stop = failedRun ? `; stopped at the failed run ${loop.results.indexOf(failedRun) + 1}` : "";
+    return (
+        `Reliability (\`bash scripts/ha-loop.sh ${loop.runs}\`, started ${started}): ${loop.passed}/${loop.runs} runs in a row passed${stop}; ` +
+        `load average at each run's start ${Math.min(...loads)}-${Math.max(...loads)} on ${loop.cpus} cores.`
+    );
+}
+
+/** The README's HA results table: the recorded run beside the one before issue 14's tuning, and the loop's record. */
+export function renderHaSection(results: HaResults, before: HaResults, loop?: HaLoopResults): string {
     const beforeByLetter = new Map(before.scenarios.map((scenario) => [scenario.letter, scenario]));
     const rows = results.scenarios.map((scenario) => {
         const old = beforeByLetter.get(scenario.letter);
@@ -110,6 +130,7 @@ export function renderHaSection(results: HaResults, before: HaResults): string {
         "|---|---|---|---|---|---|",
         ...rows,
         "",
+        ...(loop ? [describeHaLoop(loop), ""] : []),
     ].join("\n");
 }
 
@@ -117,6 +138,6 @@ export function renderHaSection(results: HaResults, before: HaResults): string {
 export function renderResultSections(root: string = projectRoot): { "bench-results": string; "ha-results": string } {
     return {
         "bench-results": renderBenchSection(readResults<BenchResults>("bench.json", root)),
-        "ha-results": renderHaSection(readResults<HaResults>("ha.json", root), readResults<HaResults>("ha-before.json", root)),
+        "ha-results": renderHaSection(readResults<HaResults>("ha.json", root), readResults<HaResults>("ha-before.json", root), readResults<HaLoopResults>("ha-loop.json", root)),
     };
 }

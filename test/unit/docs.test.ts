@@ -6,7 +6,7 @@ import * as YAML from "yaml";
 import { configKeys } from "../../components/configSchema";
 import { projectRoot } from "../../components/render/manifests";
 import { renderConfigReference, renderProjectFile, replaceMarkedSection } from "../../scripts/configDocs";
-import { renderResultSections } from "../../scripts/resultTables";
+import { renderHaSection, renderResultSections } from "../../scripts/resultTables";
 import { renderVspherePrivileges } from "../../providers/vspherePrivileges";
 
 const read = (file: string) => fs.readFileSync(path.join(projectRoot, file), "utf8");
@@ -47,4 +47,15 @@ test("the README's benchmark and HA tables are generated from bench/results (npm
         assert.equal(readme, replaceMarkedSection(readme, name, content), `README section ${name} is stale`);
         assert.match(content, /^Recorded run: \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC, /, name);
     }
+});
+
+test("the HA section carries the loop's record: runs passed in a row, or where it stopped", () => {
+    const ha = JSON.parse(read("bench/results/ha.json"));
+    const before = JSON.parse(read("bench/results/ha-before.json"));
+    const run = (outcome: string, load: number) => ({ started: "2026-12-04T19:02:36Z", loadAverageAtStart: load, outcome });
+    const passed = renderHaSection(ha, before, { runs: 3, passed: 3, cpus: 2, results: [run("passed", 1.5), run("passed", 0.4), run("passed", 2.9)] });
+    assert.match(passed, /Reliability \(`bash scripts\/ha-loop\.sh 3`, started 2026-12-04 19:02 UTC\): 3\/3 runs in a row passed; load average at each run's start 0\.4-2\.9 on 2 cores\./);
+    const stopped = renderHaSection(ha, before, { runs: 10, passed: 1, cpus: 2, results: [run("passed", 1), run("failed", 1)] });
+    assert.match(stopped, /1\/10 runs in a row passed; stopped at the failed run 2;/);
+    assert.match(renderResultSections()["ha-results"], /Reliability \(`bash scripts\/ha-loop\.sh 10`/, "the README shows the recorded loop");
 });
