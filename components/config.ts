@@ -56,6 +56,8 @@ export interface LabConfig {
         readonly searchDomains: readonly string[];
         /** Issue 13 item 7: chrony's servers; empty = the template's time sync. */
         readonly ntpServers: readonly string[];
+        /** Issue 13 item 7: the download proxy and what bypasses it (the user's list only); absent = direct. */
+        readonly proxy?: { readonly url: string; readonly noProxy: readonly string[] };
         readonly interfaceName: string;
     };
     /** Control planes first (node 0 runs kubeadm init), then workers; config order within each. */
@@ -381,6 +383,18 @@ function readNetworkSection(section: ConfigSection): NodeNetwork {
     if (reader.isSet("dnsServers") && dnsServers.length === 0) {
         problems.push(`${fullKey("dnsServers")} is empty: list at least one DNS server the nodes can reach.`);
     }
+    const httpProxy = str("httpProxy");
+    if (httpProxy !== "" && !/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/.test(httpProxy)) {
+        problems.push(
+            `${fullKey("httpProxy")} '${httpProxy.replace(/\/\/[^@/]*@/, "//***@")}' is not http(s)://host:port without a user or password (it would land in the VMs' guestinfo and on command lines): write it like http://proxy.lab.example:3128.`,
+        );
+    }
+    const noProxy = reader.stringList("noProxy");
+    noProxy.forEach((entry, index) => {
+        if (!/^[A-Za-z0-9.*:/_-]+$/.test(entry)) {
+            problems.push(`${fullKey("noProxy")}[${index}] '${entry}' is not a name, domain or CIDR: list entries like .lab.example or 10.0.0.0/8.`);
+        }
+    });
     const ntpServers = reader.stringList("ntpServers");
     ntpServers.forEach((server, index) => {
         if (parseIpv4(server) === undefined && !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(server)) {
@@ -397,6 +411,7 @@ function readNetworkSection(section: ConfigSection): NodeNetwork {
             searchDomains: reader.stringList("searchDomains"),
             ntpServers,
             interfaceName,
+            proxy: httpProxy === "" ? undefined : { url: httpProxy, noProxy },
         },
         subnet,
         subnetText,

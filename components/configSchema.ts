@@ -58,6 +58,17 @@ export const configKeys = {
     gateway: { type: "string", description: "Default gateway of the nodes." },
     dnsServers: { type: "string[]", description: "DNS servers of the nodes." },
     searchDomains: { type: "string[]", default: [], description: "DNS search domains of the nodes." },
+    httpProxy: {
+        type: "string",
+        default: "",
+        description:
+            "HTTP(S) proxy the nodes download through, http://host:port without a user or password: apt (cloud-init on first boot, node-prepare.sh after), containerd's image pulls and the scripts' downloads. Empty = direct.",
+    },
+    noProxy: {
+        type: "string[]",
+        default: [],
+        description: "Names, domains (.lab.example) or CIDRs that bypass httpProxy, besides the cluster's own (nodeSubnet, podSubnet, serviceSubnet, apiVip, apiDnsName, .svc, .cluster.local, localhost), which are always added.",
+    },
     ntpServers: {
         type: "string[]",
         default: [],

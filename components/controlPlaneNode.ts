@@ -54,6 +54,8 @@ export interface ControlPlaneNodeArgs {
      * and the pod does not start while one is missing.
      */
     readonly apiServerFiles: readonly ApiServerFile[];
+    /** Issue 13 item 7: HTTPS_PROXY/NO_PROXY for the scripts that download, when the lab has a proxy. */
+    readonly proxyEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -83,7 +85,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         // A schedulable control plane runs pods, and with them NFS mounts.
         const prepared = prepareNode(
             name,
-            { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion, runsWorkloads: !args.taint },
+            { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion, runsWorkloads: !args.taint, proxyEnv: args.proxyEnv },
             this,
         );
 
@@ -165,7 +167,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
     private installSnapshots(name: string, args: ControlPlaneNodeArgs): command.remote.Command {
         return installEtcdSnapshots(
             name,
-            { connection: args.connection, config: args.etcdSnapshots, kubernetesVersion: args.kubernetesVersion, member: this.joined },
+            { connection: args.connection, config: args.etcdSnapshots, kubernetesVersion: args.kubernetesVersion, member: this.joined, proxyEnv: args.proxyEnv },
             this,
         );
     }

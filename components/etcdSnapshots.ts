@@ -16,6 +16,8 @@ export interface EtcdSnapshotArgs {
     readonly kubernetesVersion: string;
     /** The node's kubeadm init or join: snapshots need a member. */
     readonly member: pulumi.Resource;
+    /** Issue 13 item 7: HTTPS_PROXY/NO_PROXY for the etcd tools' download. */
+    readonly proxyEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -36,7 +38,7 @@ export function installEtcdSnapshots(name: string, args: EtcdSnapshotArgs, paren
         {
             node: args.connection,
             script: "etcd-snapshot-install.sh",
-            env: etcdSnapshotInstallEnv(args.config, args.kubernetesVersion),
+            env: { ...etcdSnapshotInstallEnv(args.config, args.kubernetesVersion), ...(args.proxyEnv ?? {}) },
             triggers: files.slice(1).map((file) => contentHash(file.content)),
         },
         { parent, dependsOn: [args.member, ...staged] },

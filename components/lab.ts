@@ -153,6 +153,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const proxyEnv = proxyEnvironment(cfg);
         // Issue 15: the same encryption config, audit policy and admission config on every control plane.
         const hardening = cfg.kubernetes.hardening;
         const controlPlaneFiles = apiServerFiles(hardening).map((file) => ({
@@ -166,6 +167,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
             taint: !cfg.kubernetes.controlPlaneSchedulable,
             etcdSnapshots: cfg.etcdSnapshots,
             apiServerFiles: controlPlaneFiles,
+            proxyEnv,
         });
         const [firstNode, ...otherControlPlanes] = cfg.controlPlanes;
         const first = new ControlPlaneNode(
@@ -208,7 +210,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
         // Workers join in parallel, each after node 0 and the endpoint only.
         const workers = cfg.workers.map(
             (node) =>
-                new WorkerNode(node.name, { node, connection: connections.get(node.name)!, kubernetesVersion: cfg.kubernetes.version, join }, { parent: this }),
+                new WorkerNode(node.name, { node, connection: connections.get(node.name)!, kubernetesVersion: cfg.kubernetes.version, join, proxyEnv }, { parent: this }),
         );
 
         this.nodes = pulumi.all(
@@ -312,6 +314,29 @@ export class KubernetesLab extends pulumi.ComponentResource {
             grafanaAdminPassword: this.addons.grafanaAdminPassword,
         });
     }
+}
+
+/**
+ * Issue 13 item 7: HTTPS_PROXY and NO_PROXY for the scripts that download (node preparation, the
+ * etcd tools), or nothing without a proxy. The cluster's own ranges and names always bypass it:
+ * node, pod and Service traffic, the API endpoint, in-cluster names.
+ */
+export function proxyEnvironment(cfg: LabConfig): Record<string, string> {
+    const proxy = cfg.network.proxy;
+    if (!proxy) return {};
+    const bypass = [
+        ...proxy.noProxy,
+        "localhost",
+        "127.0.0.1",
+        cfg.network.subnet,
+        cfg.kubernetes.podSubnet,
+        cfg.kubernetes.serviceSubnet,
+        cfg.apiEndpoint.vip,
+        ...(cfg.apiEndpoint.dnsName ? [cfg.apiEndpoint.dnsName] : []),
+        ".svc",
+        ".cluster.local",
+    ];
+    return { HTTPS_PROXY: proxy.url, NO_PROXY: [...new Set(bypass)].join(",") };
 }
 
 /** The OIDC settings as the identity guard records them: one line, the CA by its hash; "" when off. */

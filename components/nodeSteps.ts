@@ -22,7 +22,7 @@ export interface PreparedNode {
 /** Runs node-prepare.sh on a node and stages its reset script. */
 export function prepareNode(
     name: string,
-    args: { node: NodeSpec; connection: NodeConnection; kubernetesVersion: string; runsWorkloads: boolean },
+    args: { node: NodeSpec; connection: NodeConnection; kubernetesVersion: string; runsWorkloads: boolean; proxyEnv?: Readonly<Record<string, string>> },
     parent: pulumi.Resource,
 ): PreparedNode {
     const prepared = runScript(
@@ -30,7 +30,7 @@ export function prepareNode(
         {
             node: args.connection,
             script: "node-prepare.sh",
-            env: { NODE_ROLE: args.node.role, KUBERNETES_VERSION: args.kubernetesVersion, RUNS_WORKLOADS: String(args.runsWorkloads) },
+            env: { NODE_ROLE: args.node.role, KUBERNETES_VERSION: args.kubernetesVersion, RUNS_WORKLOADS: String(args.runsWorkloads), ...(args.proxyEnv ?? {}) },
         },
         { parent },
     );

@@ -27,6 +27,7 @@ export interface GuestNetwork {
     readonly dnsServers: readonly string[];
     readonly searchDomains: readonly string[];
     readonly ntpServers: readonly string[];
+    readonly proxy?: { readonly url: string };
     readonly interfaceName: string;
 }
 
@@ -110,6 +111,7 @@ export class NodeVm extends pulumi.ComponentResource {
                     dnsServers: network.dnsServers,
                     searchDomains: network.searchDomains,
                     ntpServers: network.ntpServers,
+                    aptProxy: network.proxy?.url,
                     macAddress,
                     interfaceName: network.interfaceName,
                     adminUser: args.adminUser,

@@ -12,6 +12,8 @@ export interface WorkerNodeArgs {
     readonly kubernetesVersion: string;
     /** Join credentials published by the first control plane. */
     readonly join: JoinCredentials;
+    /** Issue 13 item 7: HTTPS_PROXY/NO_PROXY for node preparation, when the lab has a proxy. */
+    readonly proxyEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -26,7 +28,7 @@ export class WorkerNode extends pulumi.ComponentResource {
         super("lab:index:WorkerNode", name, {}, opts);
         const prepared = prepareNode(
             name,
-            { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion, runsWorkloads: true },
+            { node: args.node, connection: args.connection, kubernetesVersion: args.kubernetesVersion, runsWorkloads: true, proxyEnv: args.proxyEnv },
             this,
         );
         this.joined = joinCluster(name, { prepared, join: args.join }, this).joined;

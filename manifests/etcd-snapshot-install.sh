@@ -19,6 +19,8 @@
 #   NFS_SERVER           copy snapshots to this NFS server; empty = local only         (default empty)
 #   NFS_PATH             its export                                                   (default empty)
 #   NFS_MOUNT_OPTIONS    mount -o options for the share                         (default nfsvers=4.1)
+#   HTTPS_PROXY          the lab's proxy for the download (curl reads it)         (optional)
+#   NO_PROXY             what bypasses it                                         (optional)
 #   APT_LOCK_WAIT_SECONDS  how long apt use waits for apt's locks                (default 900)
 #   APT_RETRY_SECONDS    pause between two tries while apt's locks are held       (default 5)
 #   K8S_LAB_ROOT         tests only: a folder put in front of every path written  (default empty)
@@ -69,7 +71,7 @@ install_etcd_tools() {
         url="https://github.com/etcd-io/etcd/releases/download/v${ETCD_TOOLS_VERSION}/etcd-v${ETCD_TOOLS_VERSION}-linux-amd64.tar.gz"
         work="$(mktemp -d)"
         tarball="${work}/etcd.tar.gz"
-        log "downloading etcd ${ETCD_TOOLS_VERSION} (etcdctl, etcdutl) from ${url}"
+        log "downloading etcd ${ETCD_TOOLS_VERSION} (etcdctl, etcdutl) from ${url}${HTTPS_PROXY:+ through ${HTTPS_PROXY}}${NO_PROXY:+ (not for ${NO_PROXY})}"
         curl -fsSL --retry 5 -o "$tarball" "$url" || fail "could not download ${url}"
         if ! echo "${ETCD_TOOLS_SHA256}  ${tarball}" | sha256sum --check --status; then
             rm -rf -- "$work"

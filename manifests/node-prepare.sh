@@ -13,10 +13,14 @@
 #   KUBERNETES_APT_KEY_FINGERPRINTS  space-separated fingerprints the pkgs.k8s.io signing key may
 #                       have (default: the one pinned below; set it only when pkgs.k8s.io announces
 #                       a new key and this program has not caught up)
+#   HTTPS_PROXY         the lab's HTTP(S) proxy, http://host:port (optional): apt and containerd
+#                       use it (files below), and curl reads it from the environment
+#   NO_PROXY            what goes around the proxy: the cluster's own ranges and names (with HTTPS_PROXY)
 #   APT_LOCK_WAIT_SECONDS   how long apt use waits for first boot and apt's locks (default 900)
 #   APT_RETRY_SECONDS       pause between two tries while apt's locks are held   (default 5)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
-# Staged files: none. Secrets: none.
+# Staged files: none. Secrets: none. Writes with HTTPS_PROXY (removes without it):
+#   /etc/apt/apt.conf.d/90k8s-lab-proxy, /etc/systemd/system/containerd.service.d/10-k8s-lab-proxy.conf
 # Idempotent: a re-run on a prepared node changes nothing, restarts nothing and succeeds.
 #
 # containerd comes from Ubuntu's own `containerd` package (main archive): security updates from
@@ -30,6 +34,8 @@ shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 # k8s-lab:include lib/apt.sh
 
 readonly CONTAINERD_CONFIG=/etc/containerd/config.toml
+readonly APT_PROXY_CONF="${TEST_ROOT}/etc/apt/apt.conf.d/90k8s-lab-proxy"
+readonly CONTAINERD_PROXY_DROPIN="${TEST_ROOT}/etc/systemd/system/containerd.service.d/10-k8s-lab-proxy.conf"
 readonly CONTAINERD_CONFIG_MARKER="# Managed by k8s-vsphere-lab node-prepare.sh: containerd's default config, SystemdCgroup = true, kubeadm's sandbox image."
 readonly KUBERNETES_KEYRING=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
 readonly KUBERNETES_APT_LIST=/etc/apt/sources.list.d/kubernetes.list
@@ -300,6 +306,38 @@ install_kubernetes_packages() {
     systemctl enable -q kubelet
 }
 
+# configure_proxy: apt's and containerd's proxy from HTTPS_PROXY/NO_PROXY (issue 13 item 7), or
+# neither when HTTPS_PROXY is unset. The values come from the environment and are checked here
+# before they go into the files (the program checks them too). A changed containerd drop-in
+# restarts containerd when it runs (its containers keep running under their shims).
+configure_proxy() {
+    local proxy="${HTTPS_PROXY:-}" no_proxy="${NO_PROXY:-}" changed=false
+    if [ -n "$proxy" ]; then
+        [[ "$proxy" =~ ^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$ ]] || fail "HTTPS_PROXY must look like http://proxy.lab.example:3128 (no user or password)"
+        [[ "$no_proxy" =~ ^[A-Za-z0-9.,*:/_-]*$ ]] || fail "NO_PROXY may hold names, addresses and CIDRs separated by commas only"
+        log "downloads go through the proxy ${proxy}"
+        printf '// Written by k8s-vsphere-lab node-prepare.sh (httpProxy).\nAcquire::http::Proxy "%s";\nAcquire::https::Proxy "%s";\n' "$proxy" "$proxy" |
+            write_if_changed "$APT_PROXY_CONF" 0644 || true
+        if printf '# Written by k8s-vsphere-lab node-prepare.sh (httpProxy, noProxy): image pulls through the proxy.\n[Service]\nEnvironment="HTTP_PROXY=%s" "HTTPS_PROXY=%s" "NO_PROXY=%s"\n' "$proxy" "$proxy" "$no_proxy" |
+            write_if_changed "$CONTAINERD_PROXY_DROPIN" 0644; then
+            changed=true
+        fi
+    else
+        rm -f "$APT_PROXY_CONF"
+        if [ -f "$CONTAINERD_PROXY_DROPIN" ]; then
+            rm -f "$CONTAINERD_PROXY_DROPIN"
+            changed=true
+        fi
+    fi
+    if [ "$changed" = true ]; then
+        systemctl daemon-reload
+        if systemctl is-active --quiet containerd; then
+            log "containerd's proxy settings changed: restarting containerd"
+            systemctl restart containerd
+        fi
+    fi
+}
+
 configure_containerd() {
     local sandbox_image candidate
     sandbox_image="$(kubeadm config images list --kubernetes-version "v${KUBERNETES_VERSION}" 2>/dev/null | grep '/pause:' | head -n 1)"
@@ -365,6 +403,7 @@ main() {
 
     log "preparing ${NODE_ROLE} node for Kubernetes ${KUBERNETES_VERSION}"
     wait_for_first_boot
+    configure_proxy
     disable_swap
     load_kernel_modules
     apply_sysctls

@@ -10,6 +10,8 @@ export interface CloudInitArgs {
     readonly searchDomains: readonly string[];
     /** Issue 13 item 7: chrony's servers, set up by cloud-init's ntp module; empty = the template's time sync. */
     readonly ntpServers?: readonly string[];
+    /** Issue 13 item 7: apt's proxy on first boot (cloud-init may install chrony); node-prepare.sh keeps it after. */
+    readonly aptProxy?: string;
     /**
      * The NIC's static MAC address (the VM's network interface sets it): netplan and cloud-init
      * find the NIC by it, whatever the kernel called it on first boot.
@@ -110,6 +112,7 @@ export function renderCloudInitUserdata(args: CloudInitArgs): string {
         // cloud-init's ntp module installs chrony (it replaces systemd-timesyncd) and writes its
         // config with these servers (cloud-init docs, cc_ntp: ntp_client chrony).
         ...(args.ntpServers && args.ntpServers.length > 0 ? { ntp: { enabled: true, ntp_client: "chrony", servers: [...args.ntpServers] } } : {}),
+        ...(args.aptProxy ? { apt: { http_proxy: args.aptProxy, https_proxy: args.aptProxy } } : {}),
         ...(args.apiHost
             ? { write_files: [{ path: "/etc/cloud/templates/hosts.debian.tmpl", permissions: "0644", content: hostsTemplate(args.apiHost) }] }
             : {}),

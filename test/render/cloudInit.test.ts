@@ -117,6 +117,20 @@ test("with ntpServers the user-data sets up chrony with them, and cloud-init acc
     assert.match(result.stdout, /Valid cloud-config/);
 });
 
+// Issue 13 item 7: behind a proxy, first-boot apt (cloud-init's chrony install) uses it.
+test("with httpProxy the user-data gives apt the proxy, and cloud-init accepts it", async () => {
+    const { recorder } = await evaluateProgram(labConfigWith({ httpProxy: "http://proxy.lab.example:3128", ntpServers: ["192.168.1.1"] }));
+    const userdata = decode(recorder.ofType("vsphere:index/virtualMachine:VirtualMachine")[0].inputs.extraConfig["guestinfo.userdata"]);
+    assert.deepEqual(YAML.parse(userdata).apt, { http_proxy: "http://proxy.lab.example:3128", https_proxy: "http://proxy.lab.example:3128" });
+    const dir = scratch("userdata-proxy");
+    const file = path.join(dir, "user-data");
+    fs.writeFileSync(file, userdata);
+    const result = runTool("cloud-init", ["schema", "--config-file", file]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+    assert.ok(nodes.every((node) => !YAML.parse(node.userdata).apt), "no proxy: no apt section");
+});
+
 test("cloud-init renames each node's NIC, whatever the kernel called it, to the configured name", () => {
     for (const node of nodes) {
         assert.deepEqual(cloudInitRenames(node.metadata.network, { name: kernelNicName, mac: node.mac }), [`ip link set ${kernelNicName} name lan0`], node.name);

@@ -193,3 +193,29 @@ test("control-plane-taint.sh removes or sets the NoSchedule taint on every contr
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /SCHEDULABLE must be true or false/);
 });
+
+// Issue 13 item 7: node-prepare.sh's proxy settings for apt and containerd.
+test("node-prepare.sh writes apt's and containerd's proxy files from HTTPS_PROXY/NO_PROXY, and removes them without", () => {
+    const node = fakeNode("k8s-worker01");
+    fs.writeFileSync(path.join(node.root, "bin", "systemctl"), `#!/usr/bin/env bash\necho "systemctl $*" >>"${node.calls}"\n[ "$1" != is-active ]\n`, { mode: 0o755 });
+    const script = path.join(node.root, "node-prepare.sh");
+    fs.writeFileSync(script, renderScript("node-prepare.sh"));
+    const configure = (env: Record<string, string>) =>
+        spawnSync("bash", ["-c", 'K8S_LAB_FUNCTIONS_ONLY=1; source "$0"; configure_proxy', script], {
+            encoding: "utf8",
+            env: { PATH: `${path.join(node.root, "bin")}:/usr/bin:/bin`, K8S_LAB_TEST_ROOT: node.root, NODE_NAME: "k8s-worker01", ...env },
+        });
+    const apt = path.join(node.root, "etc", "apt", "apt.conf.d", "90k8s-lab-proxy");
+    const dropin = path.join(node.root, "etc", "systemd", "system", "containerd.service.d", "10-k8s-lab-proxy.conf");
+    const on = configure({ HTTPS_PROXY: "http://proxy.lab.example:3128", NO_PROXY: "localhost,10.96.0.0/12,.svc" });
+    assert.equal(on.status, 0, on.stderr);
+    assert.match(fs.readFileSync(apt, "utf8"), /^Acquire::https::Proxy "http:\/\/proxy\.lab\.example:3128";$/m);
+    assert.match(fs.readFileSync(dropin, "utf8"), /^Environment="HTTP_PROXY=http:\/\/proxy\.lab\.example:3128" "HTTPS_PROXY=http:\/\/proxy\.lab\.example:3128" "NO_PROXY=localhost,10\.96\.0\.0\/12,\.svc"$/m);
+    assert.match(fs.readFileSync(node.calls, "utf8"), /^systemctl daemon-reload$/m);
+    const off = configure({});
+    assert.equal(off.status, 0, off.stderr);
+    assert.equal(fs.existsSync(apt) || fs.existsSync(dropin), false, "the proxy files stay without a proxy");
+    const bad = configure({ HTTPS_PROXY: 'http://proxy" "X=1' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /HTTPS_PROXY must look like http:\/\/proxy\.lab\.example:3128/);
+});

@@ -249,3 +249,14 @@ test("change matrix: controlPlaneSchedulable on a running lab re-applies the tai
     assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused", "create", "delete"), []);
     for (const step of ["k8s-control01-kubeadm-init", "k8s-control02-kubeadm-join", "k8s-control03-kubeadm-join"]) assert.equal(result.get(step), "same", step);
 });
+
+// Issue 13 item 7: a proxy added to a running lab reaches every node through node-prepare.sh.
+test("change matrix: httpProxy on a running lab re-runs node preparation (updates) and updates the VMs' guestinfo; nothing is replaced or power-cycled", async () => {
+    const result = await plan({ httpProxy: "http://proxy.lab.example:3128" });
+    assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused", "create", "delete"), []);
+    for (const node of ["k8s-control01", "k8s-control02", "k8s-control03", "k8s-worker01", "k8s-worker02", "k8s-worker03"]) {
+        assert.equal(result.get(`${node}-prepare`), "update", node);
+        assert.equal(result.get(`${node}-vm`), "update", node);
+    }
+    for (const step of ["k8s-control01-kubeadm-init", "k8s-worker01-kubeadm-join"]) assert.equal(result.get(step), "same", step);
+});

@@ -78,6 +78,18 @@ const rules: { rule: string; changes: Record<string, unknown>; key: string; fix:
         key: "k8s-vsphere-lab:ntpServers[0]",
         fix: /is not a host name or IPv4 address/,
     },
+    {
+        rule: "a proxy with a password in it",
+        changes: { httpProxy: "http://lab:secret@proxy.lab.example:3128" },
+        key: "k8s-vsphere-lab:httpProxy",
+        fix: /without a user or password/,
+    },
+    {
+        rule: "a noProxy entry with a blank",
+        changes: { httpProxy: "http://proxy.lab.example:3128", noProxy: [".lab example"] },
+        key: "k8s-vsphere-lab:noProxy[0]",
+        fix: /is not a name, domain or CIDR/,
+    },
     // Issue 13 item 6
     {
         rule: "the control planes' anti-affinity rule on a standalone host",
@@ -448,4 +460,9 @@ test("issue 13: metricsServer is on by default, monitoring and flux off; the Git
     assert.equal(lab({ ...fluxOn, fluxGitPassword: undefined }).addons.flux.enabled, true);
     // Traefik may have an internal instance now.
     assert.equal(lab({ ingressController: "traefik", internalIngress: true }).addons.ingress.internal.enabled, true);
+});
+
+test("a refused proxy URL is never echoed with its password", async () => {
+    const { error } = await evaluateProgramError(labConfigWith({ httpProxy: "http://lab:secret@proxy.lab.example:3128" }));
+    assert.doesNotMatch(error.message, /secret/);
 });

@@ -218,6 +218,20 @@ describe("remote commands", () => {
     });
 });
 
+describe("behind a proxy (issue 13 item 7)", () => {
+    test("node preparation and the etcd tools' download get HTTPS_PROXY, and NO_PROXY with the cluster's own ranges", async () => {
+        assert.doesNotMatch(cmd("k8s-control01-prepare").inputs.create, /PROXY/, "no proxy: no variable");
+        const { recorder: proxied } = await evaluateProgram(labConfigWith({ httpProxy: "http://proxy.lab.example:3128", noProxy: [".lab.example"] }));
+        const noProxy = ".lab.example,localhost,127.0.0.1,192.168.1.0/24,10.244.0.0/16,10.96.0.0/12,192.168.1.220,k8s.lab.example,.svc,.cluster.local";
+        for (const step of ["k8s-control01-prepare", "k8s-worker02-prepare", "k8s-control02-etcd-snapshots"]) {
+            const create = proxied.named(step, command).inputs.create as string;
+            assert.ok(create.includes("HTTPS_PROXY='http://proxy.lab.example:3128'"), `${step}: ${create}`);
+            assert.ok(create.includes(`NO_PROXY='${noProxy}'`), `${step}: ${create}`);
+        }
+        ({ recorder } = await evaluateProgram(labConfigWith()));
+    });
+});
+
 describe("controlPlaneSchedulable reaches running control planes (issue 11)", () => {
     test("node 0 sets the taint of every control plane after their joins", () => {
         const taint = cmd("k8s-control01-control-plane-taint");
