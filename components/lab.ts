@@ -84,14 +84,15 @@ export class KubernetesLab extends pulumi.ComponentResource {
             { parent: this },
         );
         // Issue 11: refuses at preview a change that would power-cycle two or more VMs at once.
-        const sizeKeys = (list: "controlPlanes" | "workers", index: number) =>
-            list === "controlPlanes"
-                ? `controlPlanes[${index}].cpus/memoryMb or controlPlaneCpus/controlPlaneMemoryMb/reserveControlPlaneMemory`
-                : `workers[${index}].cpus/memoryMb or workerCpus/workerMemoryMb`;
-        const sizes: Record<string, NodeSize> = Object.fromEntries([
-            ...cfg.controlPlanes.map((node, index) => [node.name, { role: node.role, cpus: node.cpus, memoryMb: node.memoryMb, reserveMemory: node.reserveMemory, keys: sizeKeys("controlPlanes", index) }]),
-            ...cfg.workers.map((node, index) => [node.name, { role: node.role, cpus: node.cpus, memoryMb: node.memoryMb, reserveMemory: node.reserveMemory, keys: sizeKeys("workers", index) }]),
-        ]);
+        const roleKeys = { controlPlanes: "controlPlaneCpus/controlPlaneMemoryMb/reserveControlPlaneMemory", workers: "workerCpus/workerMemoryMb" };
+        const sizes: Record<string, NodeSize> = Object.fromEntries(
+            (["controlPlanes", "workers"] as const).flatMap((list) =>
+                cfg[list].map((node, index) => [
+                    node.name,
+                    { role: node.role, cpus: node.cpus, memoryMb: node.memoryMb, reserveMemory: node.reserveMemory, keys: `${list}[${index}].cpus/memoryMb or ${roleKeys[list]}` },
+                ]),
+            ),
+        );
         const resizeGuard = new ResizeGuard(`${name}-resize-guard`, { nodes: sizes }, { parent: this });
         const placement = lookUpPlacement(name, cfg, this);
         const nodeVms = new Map<string, NodeVm>();
@@ -227,9 +228,10 @@ export class KubernetesLab extends pulumi.ComponentResource {
         this.certificatesExpire = pulumi.unsecret(
             first.kubeconfig!.apply((kubeconfig) => {
                 const expiry = clientCertificateExpiry(kubeconfig);
-                if (expiry !== undefined && daysUntil(expiry) < certificateWarningDays) {
+                const daysLeft = expiry === undefined ? undefined : daysUntil(expiry);
+                if (daysLeft !== undefined && daysLeft < certificateWarningDays) {
                     void pulumi.log.warn(
-                        `the cluster's certificates expire on ${expiry} (${daysUntil(expiry)} days): renew them one control plane at a time (README "Certificates"), then re-read the kubeconfig`,
+                        `the cluster's certificates expire on ${expiry} (${daysLeft} days): renew them one control plane at a time (README "Certificates"), then re-read the kubeconfig`,
                         this,
                     );
                 }

@@ -13,7 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringifyYaml } from "../../components/render/yaml";
-import { PlanModel, PlanResource } from "./model";
+import { isCommand, PlanModel, PlanResource } from "./model";
 import { manifestPath, projectRoot, readManifest, renderScript } from "../../components/render/manifests";
 
 /** One file of the plan, path relative to files/. */
@@ -65,7 +65,7 @@ export function secretRedactor(model: PlanModel): (text: string) => string {
         }
     }
     // Issue 15: each join's token and certificate key, minted on node 0 at `pulumi up`.
-    for (const resource of model.resources.filter((r) => isCommandType(r.type) && /-join-credentials$/.test(r.name))) {
+    for (const resource of model.resources.filter((r) => isCommand(r.type) && /-join-credentials$/.test(r.name))) {
         const stdout = resource.record.outputs?.stdout;
         if (typeof stdout !== "string" || stdout.trim() === "") continue;
         for (const [field, value] of Object.entries(JSON.parse(stdout) as Record<string, string>)) {
@@ -75,8 +75,6 @@ export function secretRedactor(model: PlanModel): (text: string) => string {
     replacements.sort((a, b) => b[0].length - a[0].length);
     return (text) => replacements.reduce((result, [value, placeholder]) => result.split(value).join(placeholder), text);
 }
-
-const isCommandType = (type: string) => type === "command:remote:Command" || type === "command:local:Command";
 
 /** A command's text as a plain string (create/update/delete may be absent). */
 const commandText = (value: unknown) => (typeof value === "string" ? value : "");

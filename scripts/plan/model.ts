@@ -29,7 +29,8 @@ export interface StepKind {
 }
 
 const remoteCommand = "command:remote:Command";
-const isCommand = (type: string) => type === remoteCommand || type === "command:local:Command";
+/** A remote or local pulumi-command Command. */
+export const isCommand = (type: string) => type === remoteCommand || type === "command:local:Command";
 const commandNamed = (pattern: RegExp) => (r: Pick<RecordedResource, "type" | "name">) => isCommand(r.type) && pattern.test(r.name);
 
 /**

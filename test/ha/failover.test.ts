@@ -149,6 +149,14 @@ describe("HA endpoint failover (network namespaces; run as root)", { timeout: 18
             readLog(logPath).slice(before).includes("listening") ? true : undefined);
     }
 
+    /** Writes the keepalived.conf the program renders for control plane `cp` with these peers. */
+    function writeKeepalivedConfig(cp: Pick<ControlPlane, "index" | "peer" | "dir">, peers: readonly ControlPlanePeer[]): void {
+        fs.writeFileSync(path.join(cp.dir, "keepalived.conf"), renderKeepalivedConfig({
+            self: cp.peer, peers, interfaceName, vip, vipPrefixLength: prefixLength, virtualRouterId,
+            priority: keepalivedPriority(cp.index), authPassword, apiPort, checkScriptPath: path.join(cp.dir, "check-haproxy.sh"),
+        }), { mode: 0o600 });
+    }
+
     async function stopApiServer(cp: ControlPlane): Promise<void> {
         cp.apiServer?.kill("SIGTERM");
         await exited(cp.apiServer);
@@ -339,10 +347,7 @@ describe("HA endpoint failover (network namespaces; run as root)", { timeout: 18
             fs.writeFileSync(path.join(dir, "haproxy.cfg"), renderHaproxyConfig({
                 apiPort, apiServerPort, controlPlanes: peers, statsSocketPath: path.join(dir, "haproxy.sock"),
             }));
-            fs.writeFileSync(path.join(dir, "keepalived.conf"), renderKeepalivedConfig({
-                self: peer, peers, interfaceName, vip, vipPrefixLength: prefixLength, virtualRouterId,
-                priority: keepalivedPriority(index), authPassword, apiPort, checkScriptPath,
-            }), { mode: 0o600 });
+            writeKeepalivedConfig({ index, peer, dir }, peers);
             controlPlanes.push({ index, host, peer, mac, dir });
         }
         lab.addHost("client", interfaceName, clientAddress, prefixLength);
@@ -548,12 +553,7 @@ describe("HA endpoint failover (network namespaces; run as root)", { timeout: 18
         const newPeer: ControlPlanePeer = { name: "k8s-control04", address: newPeerAddress };
         const peers = [...controlPlanes.map((cp) => cp.peer), newPeer];
         const result = await runScenario("j", "config-reload", 8_000, async () => {
-            for (const cp of controlPlanes) {
-                fs.writeFileSync(path.join(cp.dir, "keepalived.conf"), renderKeepalivedConfig({
-                    self: cp.peer, peers, interfaceName, vip, vipPrefixLength: prefixLength, virtualRouterId,
-                    priority: keepalivedPriority(cp.index), authPassword, apiPort, checkScriptPath: path.join(cp.dir, "check-haproxy.sh"),
-                }), { mode: 0o600 });
-            }
+            for (const cp of controlPlanes) writeKeepalivedConfig(cp, peers);
             for (const cp of controlPlanes) {
                 process.kill(Number(fs.readFileSync(path.join(cp.dir, "keepalived.pid"), "utf8").trim()), "SIGHUP");
             }

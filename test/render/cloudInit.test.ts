@@ -89,16 +89,19 @@ function section(text: string, name: string): string[] {
         .filter((line) => line.includes("="));
 }
 
+/** Runs the real `cloud-init schema` on a user-data text and asserts it is valid cloud-config. */
+function assertValidCloudConfig(userdata: string, what: string): void {
+    const dir = scratch("userdata");
+    const file = path.join(dir, "user-data");
+    fs.writeFileSync(file, userdata);
+    const result = runTool("cloud-init", ["schema", "--config-file", file]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(result.status, 0, `${what}: ${result.stdout}${result.stderr}`);
+    assert.match(result.stdout, /Valid cloud-config/, what);
+}
+
 test("cloud-init accepts every node's user-data (cloud-init schema)", () => {
-    for (const node of nodes) {
-        const dir = scratch("userdata");
-        const file = path.join(dir, "user-data");
-        fs.writeFileSync(file, node.userdata);
-        const result = runTool("cloud-init", ["schema", "--config-file", file]);
-        fs.rmSync(dir, { recursive: true, force: true });
-        assert.equal(result.status, 0, `${node.name}: ${result.stdout}${result.stderr}`);
-        assert.match(result.stdout, /Valid cloud-config/, node.name);
-    }
+    for (const node of nodes) assertValidCloudConfig(node.userdata, node.name);
 });
 
 // Issue 13 item 7: with ntpServers, cloud-init's ntp module sets up chrony with them.
@@ -108,13 +111,7 @@ test("with ntpServers the user-data sets up chrony with them, and cloud-init acc
     const vm = recorder.ofType("vsphere:index/virtualMachine:VirtualMachine")[0];
     const userdata = decode(vm.inputs.extraConfig["guestinfo.userdata"]);
     assert.deepEqual(YAML.parse(userdata).ntp, { enabled: true, ntp_client: "chrony", servers: ["192.168.1.1", "ntp.lab.example"] });
-    const dir = scratch("userdata-ntp");
-    const file = path.join(dir, "user-data");
-    fs.writeFileSync(file, userdata);
-    const result = runTool("cloud-init", ["schema", "--config-file", file]);
-    fs.rmSync(dir, { recursive: true, force: true });
-    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
-    assert.match(result.stdout, /Valid cloud-config/);
+    assertValidCloudConfig(userdata, "user-data with ntpServers");
 });
 
 // Issue 13 item 7: behind a proxy, first-boot apt (cloud-init's chrony install) uses it.
@@ -122,12 +119,7 @@ test("with httpProxy the user-data gives apt the proxy, and cloud-init accepts i
     const { recorder } = await evaluateProgram(labConfigWith({ httpProxy: "http://proxy.lab.example:3128", ntpServers: ["192.168.1.1"] }));
     const userdata = decode(recorder.ofType("vsphere:index/virtualMachine:VirtualMachine")[0].inputs.extraConfig["guestinfo.userdata"]);
     assert.deepEqual(YAML.parse(userdata).apt, { http_proxy: "http://proxy.lab.example:3128", https_proxy: "http://proxy.lab.example:3128" });
-    const dir = scratch("userdata-proxy");
-    const file = path.join(dir, "user-data");
-    fs.writeFileSync(file, userdata);
-    const result = runTool("cloud-init", ["schema", "--config-file", file]);
-    fs.rmSync(dir, { recursive: true, force: true });
-    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+    assertValidCloudConfig(userdata, "user-data with httpProxy");
     assert.ok(nodes.every((node) => !YAML.parse(node.userdata).apt), "no proxy: no apt section");
 });
 

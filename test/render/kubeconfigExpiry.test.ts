@@ -10,27 +10,14 @@ import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { clientCertificateExpiry, daysUntil } from "../../components/render/kubeconfig";
 import { evaluateProgram } from "../helpers/program";
-import { promiseOf } from "../helpers/pulumiMocks";
+import { mockKubeconfig, promiseOf } from "../helpers/pulumiMocks";
 import { labConfigWith } from "../helpers/stackConfig";
 
+/** The mocks' admin kubeconfig with its client certificate replaced (or removed). */
 function kubeconfigWithClientCertificate(certificateData: string | undefined): string {
-    return [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        "- cluster: {server: 'https://192.168.1.220:443'}",
-        "  name: lab",
-        "users:",
-        "- name: kubernetes-admin",
-        "  user:",
-        ...(certificateData ? [`    client-certificate-data: ${certificateData}`] : []),
-        "    client-key-data: S0VZ",
-        "contexts:",
-        "- context: {cluster: lab, user: kubernetes-admin}",
-        "  name: kubernetes-admin@lab",
-        "current-context: kubernetes-admin@lab",
-        "",
-    ].join("\n");
+    const line = "    client-certificate-data: TU9DSy1DTElFTlQtQ0VSVA==\n";
+    assert.ok(mockKubeconfig.includes(line), "the mocks' kubeconfig changed shape");
+    return mockKubeconfig.replace(line, certificateData ? `    client-certificate-data: ${certificateData}\n` : "");
 }
 
 test("the client certificate's notAfter is read from the current user of the kubeconfig", () => {
