@@ -260,3 +260,24 @@ test("change matrix: httpProxy on a running lab re-runs node preparation (update
     }
     for (const step of ["k8s-control01-kubeadm-init", "k8s-worker01-kubeadm-join"]) assert.equal(result.get(step), "same", step);
 });
+
+test("change matrix: controlPlaneAntiAffinity off deletes only the DRS rule; no VM changes", async () => {
+    const result = await plan({ controlPlaneAntiAffinity: false });
+    assert.deepEqual(withOutcome(result, "create", "delete", "update", "power-cycle", "replace", "refused"), ["lab-control-plane-anti-affinity"]);
+    assert.equal(result.get("lab-control-plane-anti-affinity"), "delete");
+});
+
+test("change matrix: noProxy behind a proxy re-runs node preparation only (updates), like httpProxy", async () => {
+    const proxied = { httpProxy: "http://proxy.lab.example:3128" };
+    const base = (await evaluateProgram(labConfigWith(proxied))).recorder.resources.slice();
+    const next = (await evaluateProgram(labConfigWith({ ...proxied, noProxy: [".lab.example"] }))).recorder.resources.slice();
+    const changed: string[] = [];
+    for (const after of next) {
+        const before = base.find((r) => r.urn === after.urn);
+        assert.ok(before, `${after.name} created`);
+        const outcome = await classify(before, after);
+        if (outcome !== "same") changed.push(`${after.name} ${outcome}`);
+    }
+    assert.deepEqual(changed.filter((line) => !/-(prepare|etcd-snapshots) update$/.test(line)), []);
+    assert.ok(changed.includes("k8s-worker01-prepare update"));
+});
