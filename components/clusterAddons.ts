@@ -1,4 +1,5 @@
 import * as crypto from "crypto";
+import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -9,6 +10,7 @@ import {
     addonCharts,
     addonNamespaces,
     calicoValues,
+    ChartSigningKey,
     ChartSource,
     flannelValues,
     flux2Values,
@@ -297,9 +299,25 @@ function release(
             atomic: true,
             // Helm's own default (300 s) unless a chart needs longer.
             timeout: timeoutSeconds,
+            ...chartVerification(source),
         },
         opts,
     );
+}
+
+/**
+ * Issue 15 item 5: a signed chart is verified against its publisher's pinned key before it is
+ * installed. The keyring path is relative to the project root: Pulumi starts provider plugins in
+ * the project's directory (pulumi/pulumi#706), and a relative path keeps the checkout's location
+ * out of the state (moving the project is no diff).
+ */
+function chartVerification(source: ChartSource): { verify?: boolean; keyring?: string } {
+    return source.signingKey ? { verify: true, keyring: chartKeyringPath(source.signingKey) } : {};
+}
+
+/** A chart keyring's path from the project root. */
+export function chartKeyringPath(key: ChartSigningKey): string {
+    return path.posix.join("manifests", "chart-keys", key.keyring);
 }
 
 /** A custom resource from a manifests/ object. */

@@ -13,6 +13,26 @@ export interface ChartSource {
     readonly chart: string;
     readonly version: string;
     readonly repo: string;
+    /** Issue 15 item 5: set when the publisher signs its charts; Helm then verifies the chart's provenance. */
+    readonly signingKey?: ChartSigningKey;
+}
+
+/**
+ * A chart publisher's signing key. Helm provenance: the repository serves a `.prov` file beside
+ * each chart package, the package's sha256 signed with this key; `helm install --verify` refuses a
+ * chart whose file is missing, unsigned by a key of the keyring, or whose hash differs
+ * (https://helm.sh/docs/topics/provenance/).
+ */
+export interface ChartSigningKey {
+    /** The key's user id. */
+    readonly signer: string;
+    /** The key's fingerprint, pinned: a test checks that the shipped keyring holds this key and no other. */
+    readonly fingerprint: string;
+    /**
+     * The keyring under manifests/chart-keys/: binary OpenPGP packets (Helm reads no armored or
+     * keybox file), made with `gpg --dearmor` from the publisher's armored key kept beside it.
+     */
+    readonly keyring: string;
 }
 
 /** Every chart the add-ons install, pinned (sources: ../shared/reference/VERSIONS.md). */
@@ -30,7 +50,18 @@ export const addonCharts = {
     // Issue 13 (sources: test/fixtures/SOURCES.md).
     kubeletCsrApprover: { chart: "kubelet-csr-approver", version: "1.2.14", repo: "https://postfinance.github.io/kubelet-csr-approver" },
     metricsServer: { chart: "metrics-server", version: "3.13.1", repo: "https://kubernetes-sigs.github.io/metrics-server/" },
-    kubePrometheusStack: { chart: "kube-prometheus-stack", version: "88.5.3", repo: "https://prometheus-community.github.io/helm-charts" },
+    kubePrometheusStack: {
+        chart: "kube-prometheus-stack",
+        version: "88.5.3",
+        repo: "https://prometheus-community.github.io/helm-charts",
+        // Signed since prometheus-community/helm-charts#6511 (2026-01-24: chart-releaser with
+        // CR_SIGN); the key is the repository's pubkey.gpg (sources: test/fixtures/SOURCES.md).
+        signingKey: {
+            signer: "Prometheus Community Helm Charts",
+            fingerprint: "E2F102EFA9ACD882585BFE1A27252B168248743B",
+            keyring: "prometheus-community.gpg",
+        },
+    },
     flux2: { chart: "flux2", version: "2.18.3", repo: "https://fluxcd-community.github.io/helm-charts" },
 } as const satisfies Record<string, ChartSource>;
 

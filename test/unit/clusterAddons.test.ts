@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ClusterAddons, clusterIdentifierOf } from "../../components/clusterAddons";
+import { chartKeyringPath, ClusterAddons, clusterIdentifierOf } from "../../components/clusterAddons";
+import { projectRoot } from "../../components/render/manifests";
 import { parseLabConfig } from "../../components/config";
 import { addonCharts } from "../../components/render/addonValues";
 import { installMocks, mockKubeconfig, plainValues, promiseOf, RecordedResource, resourceDependsOn, secretValues, settled } from "../helpers/pulumiMocks";
@@ -302,6 +305,26 @@ test("outputs: the fixed ingress address and the StorageClass, undefined when of
 
 const fluxOn = { flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git", fluxGitBranch: "lab", fluxGitPath: "./clusters/lab" };
 const metricsNames = ["addons-kubelet-csr-approver", "addons-metrics-server"];
+test("issue 15: a signed chart is installed only after Helm verifies it with its publisher's pinned keyring; the others are not asked to", async () => {
+    const e = await evaluate({ monitoring: true, flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git", ingressController: "traefik", internalIngress: true });
+    const signed = new Map(Object.values(addonCharts).flatMap((source) => ("signingKey" in source ? [[source.chart, source.signingKey] as const] : [])));
+    assert.deepEqual([...signed.keys()], ["kube-prometheus-stack"]);
+    const installs = e.resources.filter((r) => r.type === chartType || r.type === releaseType);
+    assert.ok(installs.length >= 8, "every chart of this config is looked at");
+    for (const install of installs) {
+        const key = signed.get(install.inputs.chart);
+        if (key) {
+            // helm.v4.Chart has no path keyring: a signed chart must go through a Release.
+            assert.equal(install.type, releaseType, `${install.name} is signed`);
+            assert.equal(install.inputs.verify, true, install.name);
+            assert.equal(install.inputs.keyring, chartKeyringPath(key), install.name);
+            assert.ok(fs.existsSync(path.join(projectRoot, install.inputs.keyring)), `${install.inputs.keyring} is shipped`);
+        } else {
+            assert.equal(install.inputs.verify, undefined, `${install.name}: its publisher signs nothing, a verify would fail the install`);
+        }
+    }
+});
+
 const monitoringNames = ["addons-grafana-admin-password", "addons-monitoring-namespace", "addons-grafana-admin", "addons-monitoring"];
 const fluxNames = ["addons-flux-namespace", "addons-flux", "addons-flux-source", "addons-flux-kustomization"];
 
