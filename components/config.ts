@@ -89,6 +89,8 @@ export interface LabConfig {
     readonly addons: AddonsConfig;
     /** etcd snapshots on every control plane (issue 12). */
     readonly etcdSnapshots: EtcdSnapshotConfig;
+    /** Issue 12 item 3: renewCertificatesBefore, in days. */
+    readonly certificates: { readonly renewBeforeDays: number };
 }
 
 /** What the etcd snapshot timer on each control plane needs from the config. */
@@ -249,6 +251,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     const ssh = readSshSection(section);
     const addons = readAddonsSection(section, network, nodes, api, kubernetes);
     const etcdSnapshots = readEtcdSnapshotSection(section, addons);
+    const certificates = readCertificatesSection(section);
 
     reader.reportUnknownKeys();
     if (problems.length > 0) {
@@ -264,6 +267,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         ssh,
         addons,
         etcdSnapshots,
+        certificates,
     });
 }
 
@@ -766,6 +770,19 @@ function readEtcdSnapshotSection(section: ConfigSection, addons: AddonsConfig): 
         keep: snapshotKeep,
         nfs: nfs.enabled ? { server: nfs.server, path: nfs.path, mountOptions: nfs.mountOptions } : undefined,
     };
+}
+
+/** Day 2 (issue 12 item 3): when a pulumi up renews the control planes' certificates. */
+function readCertificatesSection(section: ConfigSection): LabConfig["certificates"] {
+    const renewBeforeDays = section.reader.integer("renewCertificatesBefore");
+    // A renewal makes certificates valid a year (365 days): a window of more than 300 days would
+    // make the next round due within weeks of the last, or at once.
+    if (renewBeforeDays < 0 || renewBeforeDays > 300) {
+        section.problems.push(
+            `${fullKey("renewCertificatesBefore")} ${renewBeforeDays} is outside 0-300: give the days before the certificates' one-year expiry from which pulumi up renews them (default 30).`,
+        );
+    }
+    return { renewBeforeDays };
 }
 
 /** A DNS name: lower-case RFC 1123 labels separated by dots. */

@@ -258,6 +258,14 @@ export const configKeys = {
         default: 8,
         description: "etcd snapshots each control plane keeps (locally and, when nfs is on, on the share under etcd-snapshots/<node>/).",
     },
+
+    // --- day 2: certificates
+    renewCertificatesBefore: {
+        type: "integer",
+        default: 30,
+        description:
+            "Days before the control planes' certificates expire (one year after kubeadm init) from which a pulumi up renews them: kubeadm certs renew all on one control plane at a time, its static pods restarted in turn, then the admin kubeconfig read back into the stack. 0 = only once they have expired. See README 'Certificates'.",
+    },
 } as const satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof configKeys;

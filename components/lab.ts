@@ -6,6 +6,7 @@ import { NodeSize, ResizeGuard } from "../providers/resizeGuard";
 import * as vsphere from "../providers/vsphere";
 import { ClusterAddons } from "./clusterAddons";
 import { ClusterSecrets } from "./clusterSecrets";
+import { renewCertificates } from "./certificateRenewal";
 import { LabConfig, LabConfigError, NodeRole } from "./config";
 import { ControlPlaneNode } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
@@ -198,12 +199,14 @@ export class KubernetesLab extends pulumi.ComponentResource {
         let previous: pulumi.Resource = first.joined;
         let previousReset: pulumi.Resource | undefined;
         const controlPlaneJoins: pulumi.Resource[] = [];
+        const otherControlPlaneNodes: ControlPlaneNode[] = [];
         for (const node of otherControlPlanes) {
             const controlPlane = new ControlPlaneNode(
                 node.name,
                 { ...controlPlaneArgs(node), join, after: [previous], leavesBefore: previousReset },
                 { parent: this },
             );
+            otherControlPlaneNodes.push(controlPlane);
             previous = controlPlane.joined;
             previousReset = controlPlane.reset;
             controlPlaneJoins.push(controlPlane.joined);
@@ -223,17 +226,34 @@ export class KubernetesLab extends pulumi.ComponentResource {
         // The workstation dials the VIP and checks the certificate against the DNS name: the name
         // only has to be in the certificate (certSANs), not in the workstation's DNS.
         const workstationEndpoint = { server: `https://${api.vip}:${api.port}`, tlsServerName: api.dnsName };
-        this.kubeconfig = first.kubeconfig!.apply((kubeconfig) => kubeconfigForWorkstation(kubeconfig, workstationEndpoint));
-        // The date is not secret. Within 30 days every preview and up says so (README "Certificates").
+        // Issue 12 item 3: within renewCertificatesBefore days of the expiry, pulumi up renews the
+        // control planes' certificates one at a time; the stack's kubeconfig is the one read after.
+        const renewal = renewCertificates(
+            name,
+            {
+                controlPlanes: [first, ...otherControlPlaneNodes].map((controlPlane, index) => ({
+                    connection: connections.get(cfg.controlPlanes[index].name)!,
+                    address: cfg.controlPlanes[index].address,
+                    joined: controlPlane.joined,
+                })),
+                initialKubeconfig: first.kubeconfig!,
+                renewBeforeDays: cfg.certificates.renewBeforeDays,
+                kubernetesVersion: cfg.kubernetes.version,
+            },
+            this,
+        );
+        this.kubeconfig = renewal.kubeconfig.apply((kubeconfig) => kubeconfigForWorkstation(kubeconfig, workstationEndpoint));
+        // The date is not secret. Within the warning window every preview and up says so.
         this.certificatesExpire = pulumi.unsecret(
-            first.kubeconfig!.apply((kubeconfig) => {
+            renewal.kubeconfig.apply((kubeconfig) => {
                 const expiry = clientCertificateExpiry(kubeconfig);
                 const daysLeft = expiry === undefined ? undefined : daysUntil(expiry);
-                if (daysLeft !== undefined && daysLeft < certificateWarningDays) {
-                    void pulumi.log.warn(
-                        `the cluster's certificates expire on ${expiry} (${daysLeft} days): renew them one control plane at a time (README "Certificates"), then re-read the kubeconfig`,
-                        this,
-                    );
+                if (daysLeft !== undefined && daysLeft <= Math.max(certificateWarningDays, cfg.certificates.renewBeforeDays)) {
+                    const what =
+                        daysLeft <= cfg.certificates.renewBeforeDays
+                            ? "pulumi up renews them now (renewCertificatesBefore), one control plane at a time"
+                            : `pulumi up renews them from ${cfg.certificates.renewBeforeDays} days before (renewCertificatesBefore)`;
+                    void pulumi.log.warn(`the cluster's certificates expire on ${expiry} (${daysLeft} days): ${what}`, this);
                 }
                 return expiry ?? "unknown";
             }),

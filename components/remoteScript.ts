@@ -77,8 +77,8 @@ export interface RunScriptArgs {
     readonly node: NodeConnection;
     /** File name under manifests/, e.g. "node-prepare.sh". */
     readonly script: string;
-    /** Non-secret values for the script; NODE_NAME is added. */
-    readonly env?: Readonly<Record<string, string>>;
+    /** Non-secret values for the script (an output too, e.g. a renewal round); NODE_NAME is added. */
+    readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Replace the command (run it again) when any of these change, e.g. hashes of staged files. */
     readonly triggers?: pulumi.Input<unknown>[];
     /** stdout holds a secret: no logging, stdout marked secret. */
@@ -96,7 +96,7 @@ export function runScript(name: string, args: RunScriptArgs, opts: pulumi.Custom
         {
             ...commonArgs,
             connection: args.node.connection,
-            create: scriptCommandLine({ NODE_NAME: args.node.nodeName, ...args.env }),
+            create: pulumi.output({ NODE_NAME: args.node.nodeName, ...args.env }).apply(scriptCommandLine),
             stdin: renderScript(args.script),
             triggers: args.triggers,
             logging: args.secretOutput ? "none" : "stdoutAndStderr",

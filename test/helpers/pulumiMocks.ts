@@ -8,6 +8,7 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { CertificateRenewalInputs, nextRenewalState } from "../../providers/certificateRenewal";
 
 /** The wire marker of a secret value in a serialized property struct. */
 const secretSignature = "1b47061264138c4ac30d75fd1eb44270";
@@ -300,6 +301,9 @@ export function installMocks(stack = "test"): MockRecorder {
                     Object.assign(state, { moid: `vm-${args.name}`, uuid: `uuid-${args.name}`, powerState: "on", defaultIpAddress: "" });
                 } else if (args.type === "pulumi-nodejs:dynamic:Resource" && "caCertificate" in args.inputs) {
                     state.gitVersion = "v1.34.2";
+                } else if (args.type === "pulumi-nodejs:dynamic/lab:CertificateRenewal") {
+                    // The certificate renewal schedule, as its provider's create makes it.
+                    Object.assign(state, nextRenewalState(undefined, args.inputs as CertificateRenewalInputs, Date.now()));
                 }
                 return { id: args.type.startsWith("pulumi:providers:") ? "provider-id" : `${args.name}-id`, state };
             },

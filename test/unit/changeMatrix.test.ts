@@ -188,6 +188,11 @@ test("change matrix: loadBalancerAutoAssign off updates only MetalLB's address p
     assert.deepEqual(withOutcome(result, "create", "delete", "update", "power-cycle", "replace", "refused"), ["lab-addons-metallb-pool"]);
 });
 
+test("change matrix: renewCertificatesBefore updates only the renewal schedule (its round, and so the renewal steps, change only when a renewal is due)", async () => {
+    const result = await plan({ renewCertificatesBefore: 60 });
+    assert.deepEqual(withOutcome(result, "create", "delete", "update", "power-cycle", "replace", "refused"), ["lab-certificate-renewal"]);
+});
+
 test("change matrix: an allowed kubernetesVersion patch passes the guard", async () => {
     const result = await plan({ kubernetesVersion: "1.34.3" });
     assert.notEqual(result.get("lab-identity"), "refused");

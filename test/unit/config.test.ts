@@ -190,6 +190,12 @@ const rules: { rule: string; changes: Record<string, unknown>; key: string; fix:
         fix: /keep at least one snapshot/,
     },
     {
+        rule: "a certificate renewal window so wide that every round would be due again at once",
+        changes: { renewCertificatesBefore: 365 },
+        key: "k8s-vsphere-lab:renewCertificatesBefore",
+        fix: /outside 0-300: give the days before the certificates' one-year expiry/,
+    },
+    {
         rule: "duplicate node names",
         changes: { workers: [...workers.slice(0, 2), { name: "k8s-worker01", address: "192.168.1.212" }] },
         key: "k8s-vsphere-lab:workers[2].name",

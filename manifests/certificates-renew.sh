@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Renews this control plane's kubeadm certificates in a renewal round, then restarts its static
+# pods one at a time so each reads its new certificate (issue 12 item 3). A round is the time the
+# stack decided to renew (providers/certificateRenewal.ts, renewCertificatesBefore); certificates
+# issued after it (a node that joined later, or one this round already renewed) are left alone.
+# kubeadm's procedure: `kubeadm certs renew all`, then restart the control-plane pods; a static pod
+# restarts when its manifest leaves /etc/kubernetes/manifests and comes back, each move seen within
+# the kubelet's fileCheckFrequency (20 s)
+# (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/#manual-certificate-renewal).
+# pulumi up runs it on the control planes one after another, so etcd and the API keep a majority.
+# Runs as root: sudo -n env NODE_NAME=... RENEW_ROUND=... ADVERTISE_ADDRESS=... ... bash -s  (stdin).
+#
+# Environment:
+#   NODE_NAME               this node's name                                        (required)
+#   RENEW_ROUND             the round's time (ISO 8601), or "initial": nothing to renew yet (required)
+#   ADVERTISE_ADDRESS       this node's address: its apiserver answers /readyz there (required)
+#   API_SERVER_BIND_PORT    the port the node's own apiserver binds (kubeadm's bindPort) (required)
+#   POD_WAIT_SECONDS        how long each pod may take to stop or to run again       (default 180)
+#   CRI_ENDPOINT            containerd's socket   (default unix:///run/containerd/containerd.sock)
+#   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
+# Reads: /etc/kubernetes/pki/apiserver.crt (its expiry stands for the node's leaf certificates:
+#   kubeadm makes and renews them together), /etc/kubernetes/admin.conf. Secrets: none printed.
+# Stdout: progress lines only. Idempotent: a re-run of a round finds the certificates newer than
+#   it, and a run that stopped half-way puts every manifest back (at its exit, or the next run's start).
+set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) fails the caller too
+
+# k8s-lab:include lib/common.sh
+
+readonly KUBERNETES_DIR="${TEST_ROOT}/etc/kubernetes"
+readonly MANIFEST_DIR="${KUBERNETES_DIR}/manifests"
+# Outside the kubelet's manifest folder, root-only: a manifest here is a stopped static pod.
+readonly PAUSED_DIR="${KUBERNETES_DIR}/manifests-paused-for-renewal"
+readonly API_SERVER_CERT="${KUBERNETES_DIR}/pki/apiserver.crt"
+readonly ADMIN_KUBECONFIG="${KUBERNETES_DIR}/admin.conf"
+# etcd first, then the apiserver, whose /readyz also checks etcd: one member restarts at a time.
+readonly STATIC_PODS="etcd kube-apiserver kube-controller-manager kube-scheduler"
+
+# certificate_date start|end: when the apiserver certificate starts or ends being valid (openssl's text).
+certificate_date() {
+    openssl x509 -noout "-$1date" -in "$API_SERVER_CERT" | sed 's/^not[A-Za-z]*=//'
+}
+
+# issued_before_round ROUND: succeeds when the apiserver certificate was issued over a day before
+# ROUND (ISO 8601). The day of margin: kubeadm backdates a new certificate's start by minutes, and
+# the workstation's clock that set the round differs from this node's; a round comes only when the
+# certificates are months old, and one issued within the day is fresh anyway.
+issued_before_round() {
+    [ "$(date -u -d "$(certificate_date start)" +%s)" -lt "$(($(date -u -d "$1" +%s) - 86400))" ]
+}
+
+# pod_running NAME: succeeds while the static pod's container NAME runs.
+pod_running() {
+    [ -n "$(crictl --runtime-endpoint "$CRI_ENDPOINT" ps --state running --name "^$1\$" -q 2>/dev/null)" ]
+}
+
+# pod_stopped NAME: succeeds once no container NAME runs.
+pod_stopped() { ! pod_running "$1"; }
+
+# wait_until WHAT COMMAND...: polls COMMAND every 2 s; fails naming WHAT after POD_WAIT_SECONDS.
+wait_until() {
+    local what="$1" deadline=$((SECONDS + POD_WAIT_SECONDS))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "${what} within ${POD_WAIT_SECONDS}s; the renewed certificates are in place, see journalctl -u kubelet and 'crictl ps -a'. Re-run pulumi up to continue."
+        sleep 2
+    done
+}
+
+# restore_paused_manifests: puts back any manifest this run took out (on every exit).
+restore_paused_manifests() {
+    local manifest
+    for manifest in "$PAUSED_DIR"/*.yaml; do
+        [ -e "$manifest" ] || continue
+        mv -f "$manifest" "$MANIFEST_DIR/"
+        log "put $(basename "$manifest") back"
+    done
+}
+
+# local_api_ready: this node's own apiserver answers /readyz (not another one behind the VIP).
+local_api_ready() {
+    kubectl --kubeconfig "$ADMIN_KUBECONFIG" --server "https://${ADVERTISE_ADDRESS}:${API_SERVER_BIND_PORT}" get --raw=/readyz >/dev/null 2>&1
+}
+
+# restart_static_pod NAME: stops the pod by moving its manifest out, starts it by moving it back.
+restart_static_pod() {
+    local name="$1"
+    [ -f "${MANIFEST_DIR}/${name}.yaml" ] || fail "${MANIFEST_DIR}/${name}.yaml is missing: is this a control plane?"
+    mv "${MANIFEST_DIR}/${name}.yaml" "${PAUSED_DIR}/"
+    wait_until "${name} did not stop" pod_stopped "$name"
+    mv "${PAUSED_DIR}/${name}.yaml" "${MANIFEST_DIR}/"
+    wait_until "${name} did not run again" pod_running "$name"
+    if [ "$name" = kube-apiserver ]; then
+        wait_until "kube-apiserver did not answer /readyz on ${ADVERTISE_ADDRESS}" local_api_ready
+    fi
+    log "${name} restarted"
+}
+
+main() {
+    : "${RENEW_ROUND:?RENEW_ROUND is required}"
+    : "${ADVERTISE_ADDRESS:?ADVERTISE_ADDRESS is required}"
+    : "${API_SERVER_BIND_PORT:?API_SERVER_BIND_PORT is required}"
+    POD_WAIT_SECONDS="${POD_WAIT_SECONDS:-180}"
+    CRI_ENDPOINT="${CRI_ENDPOINT:-unix:///run/containerd/containerd.sock}"
+    if [ "$RENEW_ROUND" != initial ] && ! date -u -d "$RENEW_ROUND" +%s >/dev/null 2>&1; then
+        fail "RENEW_ROUND must be an ISO 8601 time or 'initial', not ${RENEW_ROUND}"
+    fi
+    [ "$(id -u)" = 0 ] || fail "run as root (sudo)"
+    [ -s "$API_SERVER_CERT" ] || fail "${API_SERVER_CERT} is missing: this node has not run kubeadm init or a control-plane join"
+
+    # A run cut off while a manifest was out: put it back before anything else.
+    install -d -m 0700 "$PAUSED_DIR"
+    restore_paused_manifests
+    if [ "$RENEW_ROUND" = initial ]; then
+        log "certificates valid until $(certificate_date end): no renewal round yet"
+        return 0
+    fi
+    if ! issued_before_round "$RENEW_ROUND"; then
+        log "certificates issued $(certificate_date start), after the renewal round of ${RENEW_ROUND}: nothing to renew (valid until $(certificate_date end))"
+        return 0
+    fi
+
+    log "renewal round of ${RENEW_ROUND}: renewing certificates valid until $(certificate_date end)"
+    run_logged certs-renew kubeadm certs renew all
+    trap restore_paused_manifests EXIT
+    local pod
+    for pod in $STATIC_PODS; do
+        restart_static_pod "$pod"
+    done
+    trap - EXIT
+    if issued_before_round "$RENEW_ROUND"; then
+        fail "kubeadm certs renew all ran, but ${API_SERVER_CERT} is still the one issued $(certificate_date start)"
+    fi
+    log "certificates renewed: valid until $(certificate_date end)"
+}
+
+if [ "${K8S_LAB_FUNCTIONS_ONLY:-}" != 1 ]; then
+    main "$@"
+fi
