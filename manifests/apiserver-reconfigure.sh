@@ -85,7 +85,8 @@ wait_for_mirror_pod_hash() {
 }
 
 # readyz_answers: this node's own apiserver (not the VIP) answers /readyz, its certificate checked
-# against the cluster CA (kubeadm puts the advertise address in it).
+# against the cluster CA (kubeadm puts the advertise address in it: cmd/kubeadm/app/util/pkiutil,
+# GetAPIServerAltNames).
 readyz_answers() {
     curl -fsS --noproxy '*' --max-time 5 --cacert "$CLUSTER_CA" "https://${ADVERTISE_ADDRESS}:${API_SERVER_PORT}/readyz" >/dev/null 2>&1
 }
