@@ -15,8 +15,8 @@ export interface RenewedControlPlane {
     readonly connection: NodeConnection;
     /** Its address: the script checks its own apiserver's /readyz there. */
     readonly address: string;
-    /** Its kubeadm init or join: renewal comes after. */
-    readonly joined: pulumi.Resource;
+    /** Its kubeadm init or join, and any other step that restarts its static pods: renewal comes after. */
+    readonly after: readonly pulumi.Resource[];
 }
 
 /** Arguments of {@link renewCertificates}. */
@@ -54,7 +54,7 @@ export function renewCertificates(name: string, args: CertificateRenewalStepsArg
             renewBeforeDays: args.renewBeforeDays,
             kubernetesVersion: args.kubernetesVersion,
         },
-        { parent, dependsOn: [first.joined] },
+        { parent, dependsOn: [...first.after] },
     );
     const renewals: command.remote.Command[] = [];
     for (const controlPlane of args.controlPlanes) {
@@ -67,7 +67,7 @@ export function renewCertificates(name: string, args: CertificateRenewalStepsArg
                     script: "certificates-renew.sh",
                     env: { RENEW_ROUND: schedule.round, ADVERTISE_ADDRESS: controlPlane.address, API_SERVER_BIND_PORT: String(API_SERVER_BIND_PORT) },
                 },
-                { parent, dependsOn: [controlPlane.joined, schedule, ...(previous ? [previous] : [])] },
+                { parent, dependsOn: [...controlPlane.after, schedule, ...(previous ? [previous] : [])] },
             ),
         );
     }

@@ -144,11 +144,11 @@ export const configKeys = {
             "Pod Security level enforced in namespaces without their own label: privileged, baseline or restricted (kube-system is exempt; the add-ons' namespaces are labelled). Set at kubeadm init.",
     },
 
-    // --- issue 13 item 1: OIDC sign-in (set at kubeadm init, like the keys above)
+    // --- issue 13 item 1: OIDC sign-in (set at kubeadm init; a later change rolls onto the control planes)
     oidcIssuerUrl: {
         type: "string",
         default: "",
-        description: "OIDC issuer (https://...) the API server accepts ID tokens from (kubelogin, seed 001). Empty = no OIDC. Set at kubeadm init: a change on a running cluster is refused.",
+        description: "OIDC issuer (https://...) the API server accepts ID tokens from (kubelogin, seed 001). Empty = no OIDC. A change of any oidc* key on a running cluster rolls onto the control planes, one at a time.",
     },
     oidcClientId: { type: "string", default: "", description: "The OIDC client id the tokens are issued for (required with oidcIssuerUrl)." },
     oidcUsernameClaim: { type: "string", default: "email", description: "The ID token claim used as the user name." },

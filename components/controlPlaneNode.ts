@@ -5,7 +5,7 @@ import { installEtcdSnapshots } from "./etcdSnapshots";
 import { JoinCredentials, joinCluster, prepareNode } from "./nodeSteps";
 import { renderScript } from "./render/manifests";
 import { ApiServerHardening } from "./render/apiServerHardening";
-import { KubeadmAddonSettings, renderKubeadmInitConfig } from "./render/kubeadm";
+import { KubeadmAddonSettings, KubeadmClusterArgs, renderKubeadmInitConfig } from "./render/kubeadm";
 import { NodeConnection, runScript, stageFile } from "./remoteScript";
 
 /** What the first control plane needs to create the cluster. */
@@ -23,6 +23,21 @@ export interface ClusterInitArgs {
     readonly addonSettings?: KubeadmAddonSettings;
     /** Issue 15: encryption at rest, audit log, Pod Security default. */
     readonly hardening: ApiServerHardening;
+}
+
+/** The kubeadm settings of the whole cluster: node 0's init file, and each control plane's apiserver roll. */
+export function kubeadmClusterArgs(init: ClusterInitArgs, kubernetesVersion: string, taint: boolean): KubeadmClusterArgs {
+    return {
+        controlPlaneEndpoint: init.controlPlaneEndpoint,
+        certSANs: init.certSANs,
+        kubernetesVersion,
+        podSubnet: init.podSubnet,
+        serviceSubnet: init.serviceSubnet,
+        clusterName: init.clusterName,
+        controlPlaneTaint: taint,
+        addonSettings: init.addonSettings,
+        hardening: init.hardening,
+    };
 }
 
 /** A file every control plane's apiserver reads (components/render/apiServerHardening.ts). */
@@ -68,6 +83,8 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
     public readonly joined: command.remote.Command;
     /** Nodes 1..n: the kubeadm reset run when the node is removed (it leaves etcd). */
     public readonly reset?: command.remote.Command;
+    /** The apiserver's staged files (issue 15, OIDC CA): a roll of its flags waits for them too. */
+    public readonly apiServerFiles: readonly command.remote.Command[];
     /** The etcd snapshot install (timer enabled, first snapshot taken). */
     public readonly etcdSnapshots: command.remote.Command;
     /** Node 0 only: what every other node needs to join. */
@@ -92,6 +109,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const stagedApiServerFiles = args.apiServerFiles.map((file) =>
             stageFile(`${name}-file-${file.fileName}`, { node: args.connection, fileName: file.fileName, content: file.content }, { parent: this }),
         );
+        this.apiServerFiles = stagedApiServerFiles;
 
         if (args.join) {
             const joined = joinCluster(
@@ -116,17 +134,9 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const init = args.init!;
         // No secret in it (issue 15): kubeadm generates the init's token, and each join gets its own.
         const initConfig = renderKubeadmInitConfig({
-                nodeName: args.node.name,
-                advertiseAddress: args.node.address,
-                controlPlaneEndpoint: init.controlPlaneEndpoint,
-                certSANs: init.certSANs,
-                kubernetesVersion: args.kubernetesVersion,
-                podSubnet: init.podSubnet,
-                serviceSubnet: init.serviceSubnet,
-                clusterName: init.clusterName,
-                controlPlaneTaint: args.taint,
-                addonSettings: init.addonSettings,
-                hardening: init.hardening,
+            ...kubeadmClusterArgs(init, args.kubernetesVersion, args.taint),
+            nodeName: args.node.name,
+            advertiseAddress: args.node.address,
         });
         const stagedInitConfig = stageFile(
             `${name}-file-kubeadm-init.yaml`,

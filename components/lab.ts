@@ -1,14 +1,14 @@
-import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiServerReady } from "../providers/apiServerReady";
 import { ClusterIdentity } from "../providers/clusterIdentity";
 import { NodeSize, ResizeGuard } from "../providers/resizeGuard";
 import * as vsphere from "../providers/vsphere";
+import { ApiServerReconfigure } from "./apiServerReconfigure";
 import { ClusterAddons } from "./clusterAddons";
 import { ClusterSecrets } from "./clusterSecrets";
 import { renewCertificates } from "./certificateRenewal";
 import { LabConfig, LabConfigError, NodeRole } from "./config";
-import { ControlPlaneNode } from "./controlPlaneNode";
+import { ClusterInitArgs, ControlPlaneNode, kubeadmClusterArgs } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
 import { NodeVm, templateProblems, VspherePlacement } from "./nodeVm";
 import { apiServerFiles } from "./render/apiServerHardening";
@@ -80,7 +80,6 @@ export class KubernetesLab extends pulumi.ComponentResource {
                 encryptSecretsAtRest: cfg.kubernetes.hardening.encryptSecretsAtRest,
                 auditLog: cfg.kubernetes.hardening.auditLog,
                 podSecurityStandard: cfg.kubernetes.hardening.podSecurityStandard,
-                oidc: oidcIdentity(cfg.kubernetes.hardening.oidc),
             },
             { parent: this },
         );
@@ -172,25 +171,19 @@ export class KubernetesLab extends pulumi.ComponentResource {
             proxyEnv,
         });
         const [firstNode, ...otherControlPlanes] = cfg.controlPlanes;
-        const first = new ControlPlaneNode(
-            firstNode.name,
-            {
-                ...controlPlaneArgs(firstNode),
-                init: {
-                    controlPlaneEndpoint: `${api.host}:${api.port}`,
-                    certSANs: [...new Set([api.vip, api.host])],
-                    clusterName: cfg.kubernetes.clusterName,
-                    podSubnet: cfg.kubernetes.podSubnet,
-                    serviceSubnet: cfg.kubernetes.serviceSubnet,
-                    // The identity guard too: init (and so every join) runs only once it passed.
-                    haEndpointReady: [...haEndpoint.installed, identity],
-                    // Issue 13: what metrics-server and monitoring need from the kubeadm config.
-                    addonSettings: { kubeletServingCertificates: cfg.addons.metricsServer, metricsEndpoints: cfg.addons.monitoring.enabled },
-                    hardening,
-                },
-            },
-            { parent: this },
-        );
+        const init: ClusterInitArgs = {
+            controlPlaneEndpoint: `${api.host}:${api.port}`,
+            certSANs: [...new Set([api.vip, api.host])],
+            clusterName: cfg.kubernetes.clusterName,
+            podSubnet: cfg.kubernetes.podSubnet,
+            serviceSubnet: cfg.kubernetes.serviceSubnet,
+            // The identity guard too: init (and so every join) runs only once it passed.
+            haEndpointReady: [...haEndpoint.installed, identity],
+            // Issue 13: what metrics-server and monitoring need from the kubeadm config.
+            addonSettings: { kubeletServingCertificates: cfg.addons.metricsServer, metricsEndpoints: cfg.addons.monitoring.enabled },
+            hardening,
+        };
+        const first = new ControlPlaneNode(firstNode.name, { ...controlPlaneArgs(firstNode), init }, { parent: this });
         const join = first.joinCredentials!;
 
         // Control planes join one after another: each waits for the previous one's join.
@@ -199,18 +192,31 @@ export class KubernetesLab extends pulumi.ComponentResource {
         let previous: pulumi.Resource = first.joined;
         let previousReset: pulumi.Resource | undefined;
         const controlPlaneJoins: pulumi.Resource[] = [];
-        const otherControlPlaneNodes: ControlPlaneNode[] = [];
+        const controlPlaneNodes = [first];
         for (const node of otherControlPlanes) {
             const controlPlane = new ControlPlaneNode(
                 node.name,
                 { ...controlPlaneArgs(node), join, after: [previous], leavesBefore: previousReset },
                 { parent: this },
             );
-            otherControlPlaneNodes.push(controlPlane);
             previous = controlPlane.joined;
             previousReset = controlPlane.reset;
             controlPlaneJoins.push(controlPlane.joined);
+            controlPlaneNodes.push(controlPlane);
         }
+        // Issue 13 item 1: an OIDC change rolls onto the running control planes, one at a time.
+        const apiServerReconfigure = new ApiServerReconfigure(
+            `${name}-apiserver`,
+            {
+                controlPlanes: cfg.controlPlanes.map((node, index) => ({
+                    node,
+                    connection: connections.get(node.name)!,
+                    after: [controlPlaneNodes[index].joined, ...controlPlaneNodes[index].apiServerFiles],
+                })),
+                cluster: kubeadmClusterArgs(init, cfg.kubernetes.version, !cfg.kubernetes.controlPlaneSchedulable),
+            },
+            { parent: this },
+        );
         // Workers join in parallel, each after node 0 and the endpoint only.
         const workers = cfg.workers.map(
             (node) =>
@@ -231,10 +237,11 @@ export class KubernetesLab extends pulumi.ComponentResource {
         const renewal = renewCertificates(
             name,
             {
-                controlPlanes: [first, ...otherControlPlaneNodes].map((controlPlane, index) => ({
+                controlPlanes: controlPlaneNodes.map((controlPlane, index) => ({
                     connection: connections.get(cfg.controlPlanes[index].name)!,
                     address: cfg.controlPlanes[index].address,
-                    joined: controlPlane.joined,
+                    // After this node's apiserver reconfiguration: the two never restart its apiserver at once.
+                    after: [controlPlane.joined, apiServerReconfigure.steps[index]],
                 })),
                 initialKubeconfig: first.kubeconfig!,
                 renewBeforeDays: cfg.certificates.renewBeforeDays,
@@ -359,13 +366,6 @@ export function proxyEnvironment(cfg: LabConfig): Record<string, string> {
         ".cluster.local",
     ];
     return { HTTPS_PROXY: proxy.url, NO_PROXY: [...new Set(bypass)].join(",") };
-}
-
-/** The OIDC settings as the identity guard records them: one line, the CA by its hash; "" when off. */
-function oidcIdentity(oidc: LabConfig["kubernetes"]["hardening"]["oidc"]): string {
-    if (!oidc) return "";
-    const ca = oidc.caCertificate ? crypto.createHash("sha256").update(oidc.caCertificate).digest("hex").slice(0, 16) : "";
-    return [oidc.issuerUrl, oidc.clientId, oidc.usernameClaim, oidc.groupsClaim, oidc.usernamePrefix, oidc.groupsPrefix, ca].join(" ");
 }
 
 /** The provider and the vSphere objects every VM needs, looked up by the names in the config. */

@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import { stringifyYaml } from "./yaml";
 
 /**
@@ -39,7 +40,7 @@ export interface OidcSettings {
     readonly caCertificate?: string;
 }
 
-/** What the config asks of the control plane's apiserver, all set at kubeadm init. */
+/** What the config asks of the control plane's apiserver: set at kubeadm init; OIDC also rolled later (apiServerReconfigure.ts). */
 export interface ApiServerHardening {
     readonly encryptSecretsAtRest: boolean;
     readonly auditLog: boolean;
@@ -54,8 +55,17 @@ export const apiServerFileNames = {
     encryptionConfig: "encryption-config.yaml",
     auditPolicy: "audit-policy.yaml",
     admissionConfig: "admission-config.yaml",
-    oidcCa: "oidc-ca.crt",
 } as const;
+
+/**
+ * The OIDC CA's staged file name, with a hash of its content: a new CA is a new path, so the
+ * apiserver's manifest changes and the roll (apiserver-reconfigure.sh) restarts each apiserver,
+ * which reads --oidc-ca-file only when it starts. The old file stays until the end of the
+ * `pulumi up` (Pulumi deletes removed resources last), so an apiserver not rolled yet keeps it.
+ */
+export function oidcCaFileName(caCertificate: string): string {
+    return `oidc-ca-${crypto.createHash("sha256").update(caCertificate).digest("hex").slice(0, 16)}.crt`;
+}
 
 /** Where the staged files are on the node, and where the apiserver container sees them. */
 const stagedOnNode = (fileName: string) => `/etc/k8s-lab/${fileName}`;
@@ -152,7 +162,7 @@ export function apiServerFiles(hardening: ApiServerHardening): ApiServerFileSpec
             ? [{ fileName: apiServerFileNames.admissionConfig, holdsEncryptionKey: false, render: () => renderAdmissionConfiguration(hardening.podSecurityStandard) }]
             : []),
         ...(hardening.oidc?.caCertificate
-            ? [{ fileName: apiServerFileNames.oidcCa, holdsEncryptionKey: false, render: () => hardening.oidc!.caCertificate! }]
+            ? [{ fileName: oidcCaFileName(hardening.oidc.caCertificate), holdsEncryptionKey: false, render: () => hardening.oidc!.caCertificate! }]
             : []),
     ];
 }
@@ -217,8 +227,9 @@ export function applyApiServerHardening(clusterConfiguration: Record<string, unk
             { name: "oidc-groups-prefix", value: oidc.groupsPrefix },
         );
         if (oidc.caCertificate) {
-            args.push({ name: "oidc-ca-file", value: seenByApiServer(apiServerFileNames.oidcCa) });
-            volumes.push(stagedFileMount("k8s-lab-oidc-ca", apiServerFileNames.oidcCa));
+            const caFile = oidcCaFileName(oidc.caCertificate);
+            args.push({ name: "oidc-ca-file", value: seenByApiServer(caFile) });
+            volumes.push(stagedFileMount("k8s-lab-oidc-ca", caFile));
         }
     }
     extend(clusterConfiguration, "apiServer", args, volumes);

@@ -55,6 +55,13 @@ export interface KubeadmInitArgs {
     readonly hardening: ApiServerHardening;
 }
 
+/**
+ * The cluster's part of the init arguments, the same on every control plane: with a node's name and
+ * address added, the init file of node 0, or the file apiserver-reconfigure.sh rewrites a control
+ * plane's apiserver manifest from (components/apiServerReconfigure.ts).
+ */
+export type KubeadmClusterArgs = Omit<KubeadmInitArgs, "nodeName" | "advertiseAddress">;
+
 /** Arguments of a `kubeadm join` (worker, or control plane when `controlPlane` is set). */
 export interface KubeadmJoinArgs {
     /** Node name, e.g. "k8s-worker01". */

@@ -4,6 +4,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { projectRoot } from "../../components/render/manifests";
+import { evaluateProgram } from "../helpers/program";
+import { labConfigWith } from "../helpers/stackConfig";
 import {
     KubeadmInitArgs,
     KubeadmJoinArgs,
@@ -379,6 +381,20 @@ test("OIDC becomes the apiserver's --oidc-* flags in v1beta4 list form, the CA a
     assert.equal(plain["oidc-groups-prefix"], "oidc:");
     assert.equal(plain["oidc-ca-file"], undefined, "no CA given: the system's CAs");
     const withCa = args({ ...initArgs.hardening, oidc: { ...oidc, caCertificate: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n" } });
-    assert.equal(withCa["oidc-ca-file"], "/etc/kubernetes/k8s-lab/oidc-ca.crt");
+    assert.match(withCa["oidc-ca-file"], /^\/etc\/kubernetes\/k8s-lab\/oidc-ca-[0-9a-f]{16}\.crt$/, "the CA's hash in its name: a new CA changes the manifest");
     assert.equal(Object.keys(args(initArgs.hardening)).some((name) => name.startsWith("oidc-")), false, "off: no flag");
+});
+
+// Issue 13 item 1: the file each control plane's apiserver is rewritten from when OIDC changes
+// (components/apiServerReconfigure.ts), as the program stages it, is kubeadm v1beta4 too.
+test("each control plane's staged apiserver-roll config passes the v1beta4 field check", async () => {
+    const ca = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----";
+    const { recorder } = await evaluateProgram(labConfigWith({ oidcIssuerUrl: "https://id.lab.example/realms/lab", oidcClientId: "kubernetes", oidcCaCertificate: ca }));
+    const staged = recorder.resources.filter((r) => r.name.endsWith("-file-kubeadm-apiserver.yaml"));
+    assert.deepEqual(staged.map((r) => r.name).sort(), ["k8s-control01", "k8s-control02", "k8s-control03"].map((node) => `${node}-file-kubeadm-apiserver.yaml`));
+    for (const file of staged) {
+        const documents = parseDocuments(file.inputs.stdin);
+        assert.deepEqual(documents.flatMap(documentProblems), [], `${file.name} has fields kubeadm v1beta4 does not know`);
+        assert.ok(byKind(documents, "ClusterConfiguration").apiServer.extraArgs.some((a: { name: string }) => a.name === "oidc-ca-file"), file.name);
+    }
 });

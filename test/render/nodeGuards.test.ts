@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderScript } from "../../components/render/manifests";
+import { standInNode } from "../helpers/standInNode";
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "i11-node-guards-"));
 after(() => fs.rmSync(workDir, { recursive: true, force: true }));
@@ -14,16 +15,9 @@ after(() => fs.rmSync(workDir, { recursive: true, force: true }));
 /** A fresh fake node: a bin/ of stand-ins (hostname prints `host`, id -u prints 0) and a call log. */
 function fakeNode(host: string): { bin: string; calls: string; state: string } {
     const dir = fs.mkdtempSync(path.join(workDir, "node-"));
-    const bin = path.join(dir, "bin");
     const state = path.join(dir, "state");
-    fs.mkdirSync(bin);
     fs.mkdirSync(state);
-    const calls = path.join(dir, "calls.log");
-    fs.writeFileSync(calls, "");
-    const standIn = (name: string, body: string) =>
-        fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >>"${calls}"\n${body}\n`, { mode: 0o755 });
-    standIn("hostname", `echo "${host}"`);
-    standIn("id", "echo 0");
+    const { bin, calls, standIn } = standInNode(dir, host);
     for (const tool of ["kubeadm", "systemctl", "apt-get", "kubectl", "install", "touch", "sed", "tail"]) standIn(tool, "exit 0");
     return { bin, calls, state };
 }

@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { renderScript } from "../../components/render/manifests";
+import { standInNode } from "../helpers/standInNode";
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "i15-join-credentials-"));
 after(() => fs.rmSync(workDir, { recursive: true, force: true }));
@@ -33,17 +34,10 @@ interface FakeNode {
  */
 function fakeNode(host: string): FakeNode {
     const root = fs.mkdtempSync(path.join(workDir, "node-"));
-    const bin = path.join(root, "bin");
     const kept = path.join(root, "kept");
-    fs.mkdirSync(bin);
     fs.mkdirSync(kept);
     fs.mkdirSync(path.join(root, "run"));
-    const calls = path.join(root, "calls.log");
-    fs.writeFileSync(calls, "");
-    const standIn = (name: string, body: string) =>
-        fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >>"${calls}"\n${body}\n`, { mode: 0o755 });
-    standIn("hostname", `echo "${host}"`);
-    standIn("id", "echo 0");
+    const { calls, standIn } = standInNode(root, host);
     standIn(
         "kubeadm",
         [

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as YAML from "yaml";
-import { apiServerFileNames } from "../../components/render/apiServerHardening";
+import { apiServerFileNames, oidcCaFileName } from "../../components/render/apiServerHardening";
 import { evaluateProgram } from "../helpers/program";
 import { MockRecorder, resourceDependsOn, secretValues } from "../helpers/pulumiMocks";
 import { labConfigWith } from "../helpers/stackConfig";
@@ -101,14 +101,17 @@ test("every add-on namespace carries its Pod Security level: privileged where po
     assert.equal(operator.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
 });
 
-test("with OIDC and its CA, every control plane stages oidc-ca.crt before its init or join", async () => {
+test("with OIDC and its CA, every control plane stages the CA under a name with its hash before its init or join", async () => {
     const ca = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----";
     const { recorder: oidc } = await evaluateProgram(labConfigWith({ oidcIssuerUrl: "https://id.lab.example/realms/lab", oidcClientId: "kubernetes", oidcCaCertificate: ca }));
+    const caFiles = oidc.resources.filter((r) => /-file-oidc-ca-[0-9a-f]{16}\.crt$/.test(r.name));
+    assert.equal(caFiles.length, 3, "control planes only");
     for (const node of controlPlanes) {
-        const staged = oidc.named(`${node}-file-oidc-ca.crt`, command);
+        const staged = oidc.named(`${node}-file-${oidcCaFileName(`${ca}\n`)}`, command);
         assert.equal(staged.inputs.stdin, `${ca}\n`);
         const step = oidc.named(node === "k8s-control01" ? `${node}-kubeadm-init` : `${node}-kubeadm-join`, command);
         assert.ok(resourceDependsOn(oidc.resources, step, staged), node);
     }
-    assert.equal(oidc.resources.filter((r) => r.name.endsWith("-file-oidc-ca.crt")).length, 3, "control planes only");
+    // Another CA is another file (and flag): the apiserver's manifest changes, so the roll restarts it.
+    assert.notEqual(oidcCaFileName("-----BEGIN CERTIFICATE-----\nBB==\n-----END CERTIFICATE-----\n"), oidcCaFileName(`${ca}\n`));
 });

@@ -75,6 +75,8 @@ test("the renewal runs on the control planes one after another, node 0 first, ea
         assert.ok(resourceDependsOn(resources, renewal, schedule), `${renewal.name} waits for the schedule`);
         assert.ok(resourceDependsOn(resources, renewal, joins[index]), `${renewal.name} waits for its node's init or join`);
         assert.match(renewal.inputs.create, /RENEW_ROUND='initial'/);
+        const reconfigure = recorder.named(`k8s-control0${index + 1}-apiserver-reconfigure`);
+        assert.ok(resourceDependsOn(resources, renewal, reconfigure), `${renewal.name} never restarts the apiserver while an OIDC roll does`);
         if (index > 0) assert.ok(resourceDependsOn(resources, renewal, renewals[index - 1]), `${renewal.name} waits for the previous control plane's`);
     });
     assert.ok(!resourceDependsOn(resources, renewals[0], joins[1]), "node 0's renewal does not wait for the other control planes");

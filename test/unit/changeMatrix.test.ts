@@ -71,10 +71,10 @@ async function classify(before: RecordedResource, after: RecordedResource): Prom
     return "update";
 }
 
-/** Every resource's outcome, by name, when the lab config gets `changes`. */
-async function plan(changes: Record<string, unknown>): Promise<Map<string, Outcome>> {
-    const base = (await evaluateProgram(labConfigWith())).recorder.resources.slice();
-    const next = (await evaluateProgram(labConfigWith(changes))).recorder.resources.slice();
+/** Every resource's outcome, by name, when the lab config (with `from`) gets `changes`. */
+async function plan(changes: Record<string, unknown>, from: Record<string, unknown> = {}): Promise<Map<string, Outcome>> {
+    const base = (await evaluateProgram(labConfigWith(from))).recorder.resources.slice();
+    const next = (await evaluateProgram(labConfigWith({ ...from, ...changes }))).recorder.resources.slice();
     const byUrn = (list: RecordedResource[]) => new Map(list.map((r) => [r.urn, r]));
     const [olds, news] = [byUrn(base), byUrn(next)];
     const outcome = new Map<string, Outcome>();
@@ -126,7 +126,6 @@ const refusedRows: [string, Record<string, unknown>][] = [
     ["encryptSecretsAtRest off", { encryptSecretsAtRest: false }],
     ["auditLog off", { auditLog: false }],
     ["podSecurityStandard", { podSecurityStandard: "restricted" }],
-    ["oidcIssuerUrl (OIDC turned on)", { oidcIssuerUrl: "https://id.lab.example/realms/lab", oidcClientId: "kubernetes" }],
 ];
 
 // Issue 11 item 4: role-wide size keys would power-cycle every VM of the role at once.
@@ -193,6 +192,38 @@ test("change matrix: renewCertificatesBefore updates only the renewal schedule (
     assert.deepEqual(withOutcome(result, "create", "delete", "update", "power-cycle", "replace", "refused"), ["lab-certificate-renewal"]);
 });
 
+// Issue 13 item 1: an OIDC change rolls onto the control planes (components/apiServerReconfigure.ts):
+// each one's apiserver-reconfigure step is replaced (runs again), chained node 0 -> 02 -> 03 (see
+// test/unit/apiServerReconfigure.test.ts); the staged kubeadm configs and the CA file follow;
+// no VM, preparation, init or join changes, and the identity guard lets it through.
+const oidcOn = { oidcIssuerUrl: "https://id.lab.example/realms/lab", oidcClientId: "kubernetes" };
+const caPem = (body: string) => `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----`;
+const rollSteps = ["k8s-control01-apiserver-reconfigure", "k8s-control02-apiserver-reconfigure", "k8s-control03-apiserver-reconfigure"];
+for (const [row, from, changes, created, deleted] of [
+    ["OIDC turned on (with a CA)", {}, { ...oidcOn, oidcCaCertificate: caPem("AA==") }, 3, 0],
+    ["oidcIssuerUrl changed", oidcOn, { oidcIssuerUrl: "https://id2.lab.example/realms/lab" }, 0, 0],
+    ["oidcGroupsClaim changed", oidcOn, { oidcGroupsClaim: "roles" }, 0, 0],
+    ["oidcCaCertificate replaced", { ...oidcOn, oidcCaCertificate: caPem("AA==") }, { oidcCaCertificate: caPem("BB==") }, 3, 3],
+    ["OIDC turned off", { ...oidcOn, oidcCaCertificate: caPem("AA==") }, { oidcIssuerUrl: undefined, oidcClientId: undefined, oidcCaCertificate: undefined }, 0, 3],
+] as const) {
+    test(`change matrix: ${row} rolls the apiserver flags onto the control planes, one at a time; nothing else runs again`, async () => {
+        const result = await plan(changes, from);
+        assert.notEqual(result.get("lab-identity"), "refused");
+        assert.deepEqual(withOutcome(result, "replace"), rollSteps);
+        assert.deepEqual(withOutcome(result, "power-cycle", "refused"), []);
+        // A new CA is a new file (its hash in the name), so the manifest changes; the old one goes last.
+        const caFiles = (...outcomes: Outcome[]) => withOutcome(result, ...outcomes).filter((name) => /-file-oidc-ca-[0-9a-f]{16}\.crt$/.test(name));
+        assert.equal(caFiles("create").length, created);
+        assert.equal(caFiles("delete").length, deleted);
+        assert.deepEqual(withOutcome(result, "create", "delete").filter((name) => !caFiles("create", "delete").includes(name)), []);
+        const updated = withOutcome(result, "update");
+        assert.ok(updated.every((name) => /^k8s-control0\d-file-kubeadm-(init|apiserver)\.yaml$/.test(name)), `updated: ${updated.join(", ")}`);
+        for (const name of [...vms, "k8s-control01-kubeadm-init", "k8s-control02-kubeadm-join", "k8s-control03-kubeadm-join", "k8s-control01-prepare"]) {
+            assert.equal(result.get(name), "same", name);
+        }
+    });
+}
+
 test("change matrix: an allowed kubernetesVersion patch passes the guard", async () => {
     const result = await plan({ kubernetesVersion: "1.34.3" });
     assert.notEqual(result.get("lab-identity"), "refused");
@@ -211,8 +242,10 @@ for (const [key, changes, created] of [
         assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused"), []);
         for (const name of created) assert.equal(result.get(name), "create", name);
         const updated = withOutcome(result, "update");
-        assert.ok(updated.every((name) => name === "k8s-control01-file-kubeadm-init.yaml"), `updated: ${updated.join(", ")}`);
+        assert.ok(updated.every((name) => /^k8s-control0\d-file-kubeadm-(init|apiserver)\.yaml$/.test(name)), `updated: ${updated.join(", ")}`);
         for (const vm of vms) assert.equal(result.get(vm), "same", vm);
+        // The staged apiserver configs follow, but the OIDC roll does not run (its trigger is OIDC's).
+        for (const node of ["k8s-control01", "k8s-control02", "k8s-control03"]) assert.equal(result.get(`${node}-apiserver-reconfigure`), "same", node);
     });
 }
 
