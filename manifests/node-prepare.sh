@@ -52,7 +52,8 @@ readonly KUBERNETES_APT_LIST=/etc/apt/sources.list.d/kubernetes.list
 # run, checked against this fingerprint and the keyring refreshed when it changed.
 readonly KUBERNETES_APT_KEY_PINNED_FINGERPRINT=DE15B14486CD377B9E876E1A234654DA9A296436
 readonly FLANNEL_UDEV_RULE=/etc/udev/rules.d/90-flannel-vxlan-tx-checksum-off.rules
-# containerd's CRI socket, as kubeadm finds it (kubeadm's default CRI socket on Linux).
+# containerd's CRI socket, as kubeadm finds it (kubeadm's default CRI socket on Linux). crictl, which
+# pulls through it, comes with kubeadm (its pkgs.k8s.io package depends on cri-tools).
 readonly CRI_SOCKET=unix:///run/containerd/containerd.sock
 
 # --- containerd config.toml editing (pure functions on files: tested against sample configs) ---
