@@ -58,9 +58,9 @@ export interface ClusterAddonsArgs {
 /**
  * The cluster's add-ons, installed through one Kubernetes provider built from the admin
  * kubeconfig: the CNI right after the API answers, then (once every worker has joined) MetalLB
- * with its address pool, the ingress controller(s) and the NFS StorageClass. The ingress
- * controller waits for MetalLB's pool (its Service needs an address), the NFS chart for nothing
- * but the gate: the two install side by side. Each one can be turned off in config.
+ * with its address pool, the ingress controller(s) and the NFS StorageClass, side by side (the
+ * ingress Release's wait covers its Service's address from MetalLB's pool). Each one can be turned
+ * off in config.
  */
 export class ClusterAddons extends pulumi.ComponentResource {
     /** The provider every add-on is applied with. */
@@ -130,10 +130,17 @@ export class ClusterAddons extends pulumi.ComponentResource {
             loadBalancerReady = [pool, advertisement];
         }
 
-        // --- Ingress: its LoadBalancer Service gets an address only once the pool is announced.
-        // One Release per instance (the chart makes ingress-nginx's admission webhook certificate
-        // with Helm hooks): the external one, and with internalIngress a second one (issue 13).
-        const ingressGate = [...addonGate, ...loadBalancerReady];
+        // --- Ingress. One Release per instance (the chart makes ingress-nginx's admission webhook
+        // certificate with Helm hooks): the external one, and with internalIngress a second one
+        // (issue 13). Issue 14: it installs beside MetalLB instead of after the pool. Nothing in it
+        // needs MetalLB to exist first: its LoadBalancer Service is not checked by MetalLB's webhook
+        // (that validates MetalLB's own kinds) and simply stays pending until the controller has a
+        // pool, then gets its address (a changed pool set makes MetalLB's controller reprocess every
+        // Service: internal/k8s/controllers/pool_controller.go, ForceReload). The Release's
+        // await is Helm's wait (helm.v3.Release without skipAwait; atomic implies --wait), which counts a
+        // LoadBalancer Service ready only once it has an ingress address (helm pkg/kube/ready.go,
+        // serviceReady), so the Release is still done only when its address is assigned; its
+        // timeout covers MetalLB's install and the pool, which now run in the same window.
         const ingressReleases: pulumi.Resource[] = [];
         const ingress = cfg.ingress.controller === "none" ? undefined : ingressControllers[cfg.ingress.controller];
         if (ingress) {
@@ -149,12 +156,20 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 // resource had when it was named after its controller.
                 const aliases = Object.values(ingressControllers).map((controller) => ({ name: `${name}-${controller.release}${suffix}` }));
                 ingressReleases.push(
-                    release(`${name}-ingress${suffix}`, releaseName, ingress.chart, ingress.namespace, ingress.values(cfg, role), {
-                        ...inCluster([...ingressGate, ns]),
-                        aliases,
-                        replaceOnChanges: ["chart", "name", "namespace"],
-                        deleteBeforeReplace: true,
-                    }),
+                    release(
+                        `${name}-ingress${suffix}`,
+                        releaseName,
+                        ingress.chart,
+                        ingress.namespace,
+                        ingress.values(cfg, role),
+                        {
+                            ...inCluster([...addonGate, ns]),
+                            aliases,
+                            replaceOnChanges: ["chart", "name", "namespace"],
+                            deleteBeforeReplace: true,
+                        },
+                        ingressTimeoutSeconds,
+                    ),
                 );
             }
         }
@@ -206,7 +221,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 addonCharts.kubePrometheusStack,
                 addonNamespaces.monitoring,
                 kubePrometheusStackValues(cfg),
-                inCluster([...ingressGate, ...ingressReleases, ...storageReady, ns, adminSecret]),
+                inCluster([...addonGate, ...loadBalancerReady, ...ingressReleases, ...storageReady, ns, adminSecret]),
                 // Nine images (ten with nfs: README "Supply chain") and three volumes on a lab's uplink: more than Helm's 5 minutes.
                 monitoringTimeoutSeconds,
             );
@@ -246,6 +261,13 @@ export class ClusterAddons extends pulumi.ComponentResource {
         });
     }
 }
+
+/**
+ * How long Helm waits for an ingress controller: its own pods plus, since it no longer waits for
+ * MetalLB (issue 14), MetalLB's chart and pool before its Service has an address; twice Helm's
+ * 300 s default, so a slow MetalLB image pull does not roll the (atomic) release back.
+ */
+const ingressTimeoutSeconds = 600;
 
 /** How long Helm waits for kube-prometheus-stack's objects to be ready. */
 const monitoringTimeoutSeconds = 900;

@@ -48,8 +48,10 @@ main() {
         log "an earlier kubeadm init did not finish: resetting this node before trying again"
         run_logged kubeadm-init kubeadm reset --force
     fi
-    log "pulling control-plane images"
-    run_logged kubeadm-init kubeadm config images pull --config "$INIT_CONFIG"
+    # No `kubeadm config images pull` here (issue 14): node-prepare.sh pre-pulled the images, and
+    # init's own preflight pulls only those still missing (ImagePullCheck with kubeadm's default
+    # imagePullPolicy IfNotPresent: cmd/kubeadm/app/preflight/checks.go), from the images --config
+    # names, so a failed pre-pull is still covered without asking the registry again.
     log "running kubeadm init (log: ${LOG_DIR}/kubeadm-init.log)"
     # --skip-token-print (allowed with --config) keeps the token out of even the root-only log.
     run_logged kubeadm-init kubeadm init --config "$INIT_CONFIG" --skip-token-print

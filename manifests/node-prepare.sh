@@ -16,12 +16,19 @@
 #   HTTPS_PROXY         the lab's HTTP(S) proxy, http://host:port (optional): apt and containerd
 #                       use it (files below), and curl reads it from the environment
 #   NO_PROXY            what goes around the proxy: the cluster's own ranges and names (with HTTPS_PROXY)
+#   PREPULL_IMAGES      space-separated images this node's add-on pods will run (optional), pulled
+#                       after the Kubernetes images (prepull_images)
+#   IMAGE_PULL_SECONDS  how long the pre-pull may take in all (default 600); a pull that fails or
+#                       does not finish in time is logged and left to the kubelet, never fatal
 #   APT_LOCK_WAIT_SECONDS   how long apt use waits for first boot and apt's locks (default 900)
 #   APT_RETRY_SECONDS       pause between two tries while apt's locks are held   (default 5)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
 # Staged files: none. Secrets: none. Writes with HTTPS_PROXY (removes without it):
 #   /etc/apt/apt.conf.d/90k8s-lab-proxy, /etc/systemd/system/containerd.service.d/10-k8s-lab-proxy.conf
 # Idempotent: a re-run on a prepared node changes nothing, restarts nothing and succeeds.
+# Issue 14: it pre-pulls the images kubeadm init/join and the node's first pods need, so those steps
+# no longer wait on downloads; on a template built with this script (README "A prepared template")
+# it detects the pinned packages and images and only checks them.
 #
 # containerd comes from Ubuntu's own `containerd` package (main archive): security updates from
 # Ubuntu, no third-party apt repository or key, and runc/CNI wiring that Ubuntu tests. Its config
@@ -33,7 +40,7 @@ shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 # k8s-lab:include lib/common.sh
 # k8s-lab:include lib/apt.sh
 
-readonly CONTAINERD_CONFIG=/etc/containerd/config.toml
+readonly CONTAINERD_CONFIG="${TEST_ROOT}/etc/containerd/config.toml"
 readonly APT_PROXY_CONF="${TEST_ROOT}/etc/apt/apt.conf.d/90k8s-lab-proxy"
 readonly CONTAINERD_PROXY_DROPIN="${TEST_ROOT}/etc/systemd/system/containerd.service.d/10-k8s-lab-proxy.conf"
 readonly CONTAINERD_CONFIG_MARKER="# Managed by k8s-vsphere-lab node-prepare.sh: containerd's default config, SystemdCgroup = true, kubeadm's sandbox image."
@@ -45,6 +52,9 @@ readonly KUBERNETES_APT_LIST=/etc/apt/sources.list.d/kubernetes.list
 # run, checked against this fingerprint and the keyring refreshed when it changed.
 readonly KUBERNETES_APT_KEY_PINNED_FINGERPRINT=DE15B14486CD377B9E876E1A234654DA9A296436
 readonly FLANNEL_UDEV_RULE=/etc/udev/rules.d/90-flannel-vxlan-tx-checksum-off.rules
+# containerd's CRI socket, as kubeadm finds it (kubeadm's default CRI socket on Linux). crictl, which
+# pulls through it, comes with kubeadm (its pkgs.k8s.io package depends on cri-tools).
+readonly CRI_SOCKET=unix:///run/containerd/containerd.sock
 
 # --- containerd config.toml editing (pure functions on files: tested against sample configs) ---
 
@@ -390,6 +400,91 @@ EOF
     fi
 }
 
+# --- issue 14: image pre-pull and the prepared template ---
+
+# kubernetes_images ROLE: the images kubeadm names for the pinned version (`kubeadm config images
+# list`, the list `kubeadm config images pull` and init's/a control-plane join's preflight pull)
+# that a node of ROLE runs: all of them on a control plane; on a worker only the pod sandbox
+# (pause) and kube-proxy (a DaemonSet): a worker's `kubeadm join` pulls nothing (its preflight
+# pulls images only for a control-plane join: cmd/kubeadm/app/cmd/phases/join/preflight.go).
+kubernetes_images() {
+    local images
+    images="$(kubeadm config images list --kubernetes-version "v${KUBERNETES_VERSION}" 2>/dev/null)" || true
+    [ -n "$images" ] || return 0
+    if [ "$1" = control-plane ]; then
+        echo "$images"
+    else
+        grep -E '/(pause|kube-proxy):' <<<"$images" || true
+    fi
+}
+
+# image_present IMAGE: whether containerd's CRI image store holds IMAGE.
+image_present() {
+    crictl --runtime-endpoint "$CRI_SOCKET" inspecti "$1" >/dev/null 2>&1
+}
+
+# prepull_images: pulls (through containerd's CRI, so its proxy drop-in applies) every Kubernetes
+# image of this node's role and every PREPULL_IMAGES entry not yet present. Bounded by
+# IMAGE_PULL_SECONDS in all; a failed or late pull is logged and left to the kubelet (which pulls
+# on demand), never failing preparation: a registry hiccup must not stop a node that can still work.
+prepull_images() {
+    local budget="${IMAGE_PULL_SECONDS:-600}" deadline images=() image present=0 pulled=0 failed=0
+    [[ "$budget" =~ ^[0-9]+$ ]] || budget=600
+    deadline=$((SECONDS + budget))
+    mapfile -t images < <(kubernetes_images "$NODE_ROLE")
+    [ "${#images[@]}" -gt 0 ] || log "warning: kubeadm named no images for v${KUBERNETES_VERSION}: nothing pre-pulled for Kubernetes"
+    local extra extras=()
+    read -ra extras <<<"${PREPULL_IMAGES:-}"
+    for extra in "${extras[@]}"; do
+        if [[ "$extra" =~ ^[A-Za-z0-9][A-Za-z0-9._/:@-]*$ ]]; then
+            images+=("$extra")
+        else
+            log "warning: PREPULL_IMAGES entry '${extra}' is not an image reference: skipped"
+        fi
+    done
+    for image in "${images[@]}"; do
+        if image_present "$image"; then
+            present=$((present + 1))
+            continue
+        fi
+        local left=$((deadline - SECONDS))
+        if [ "$left" -le 0 ]; then
+            log "warning: image pre-pull took its ${budget}s: ${image} left to the kubelet"
+            failed=$((failed + 1))
+            continue
+        fi
+        if timeout "$left" crictl --runtime-endpoint "$CRI_SOCKET" pull "$image" >/dev/null 2>&1; then
+            log "pulled ${image}"
+            pulled=$((pulled + 1))
+        else
+            log "warning: could not pull ${image} now: left to the kubelet"
+            failed=$((failed + 1))
+        fi
+    done
+    log "images: ${present} present, ${pulled} pulled, ${failed} not pulled"
+}
+
+# detect_prepared_template: succeeds when this node came from a prepared template (README "A
+# prepared template": a VM this script prepared with the same version, then generalized): the
+# pinned kubelet, kubeadm and kubectl, containerd configured by this script, and every Kubernetes
+# image of the role present. Then preparation only checks: the pkgs.k8s.io key and repository the
+# template already has are kept, no apt list is fetched and nothing is pulled.
+detect_prepared_template() {
+    local package image
+    package_installed containerd || return 1
+    for package in kubelet kubeadm kubectl; do
+        [[ "$(installed_version "$package")" == "${KUBERNETES_VERSION}-"* ]] || return 1
+    done
+    [ -f "$CONTAINERD_CONFIG" ] && grep -qxF "$CONTAINERD_CONFIG_MARKER" "$CONTAINERD_CONFIG" || return 1
+    local images=()
+    mapfile -t images < <(kubernetes_images "$NODE_ROLE")
+    [ "${#images[@]}" -gt 0 ] || return 1
+    for image in "${images[@]}"; do
+        image_present "$image" || return 1
+    done
+    log "prepared template: containerd, kubelet/kubeadm/kubectl ${KUBERNETES_VERSION} and the ${#images[@]} Kubernetes images are present; only checking"
+}
+
 main() {
     : "${NODE_NAME:?NODE_NAME is required}"
     : "${NODE_ROLE:?NODE_ROLE is required (control-plane or worker)}"
@@ -407,12 +502,15 @@ main() {
     disable_swap
     load_kernel_modules
     apply_sysctls
+    local prepared_template=false
+    detect_prepared_template && prepared_template=true
     install_base_packages
     hold_runtime_packages
-    add_kubernetes_repository
+    [ "$prepared_template" = true ] || add_kubernetes_repository
     install_kubernetes_packages
     configure_containerd
     install_flannel_offload_fix
+    prepull_images
     log "node prepared"
 }
 

@@ -17,7 +17,7 @@ import { plannedFiles, PlannedFile, nodeManifests } from "./plan/files";
 import { renderCompactMermaid, renderDot, renderMermaid } from "./plan/graph";
 import { buildPlanModel, PlanModel, PlanNode } from "./plan/model";
 import { renderResourceTree } from "./plan/resourceTree";
-import { estimateTimeline, formatDuration, parseDurationOverrides, renderTimeline, Timeline } from "./plan/timeline";
+import { estimateTimeline, formatDuration, parseDurationOverrides, preparedTemplateSubstitutions, renderTimeline, Timeline } from "./plan/timeline";
 
 /** What to plan. */
 export interface PlanOptions {
@@ -41,6 +41,8 @@ export interface PlanArtifacts {
     readonly dot: string;
     readonly files: readonly PlannedFile[];
     readonly timeline: Timeline;
+    /** Issue 14: the same graph from a prepared template with linked clones. */
+    readonly preparedTimeline: Timeline;
     readonly timelineText: string;
 }
 
@@ -73,6 +75,7 @@ export async function evaluatePlanModel(stack: string, config: RawStackConfig): 
 /** Renders every artifact of the plan from a model. */
 export function renderPlan(model: PlanModel, durations: Readonly<Record<string, number>> = {}): PlanArtifacts {
     const timeline = estimateTimeline(model, durations);
+    const preparedTimeline = estimateTimeline(model, durations, preparedTemplateSubstitutions);
     return {
         model,
         resourcesText: renderResourceTree(model),
@@ -80,7 +83,8 @@ export function renderPlan(model: PlanModel, durations: Readonly<Record<string, 
         dot: renderDot(model),
         files: plannedFiles(model, nodeManifests()),
         timeline,
-        timelineText: renderTimeline(model, timeline),
+        preparedTimeline,
+        timelineText: renderTimeline(model, timeline, preparedTimeline),
     };
 }
 
@@ -127,7 +131,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanResult> {
 }
 
 function summarize(stack: string, outDir: string, artifacts: PlanArtifacts, missingSecrets: readonly string[]): string {
-    const { model, files, timeline } = artifacts;
+    const { model, files, timeline, preparedTimeline } = artifacts;
     const shown = path.relative(process.cwd(), outDir) || ".";
     const byKind = new Map<string, number>();
     for (const r of model.resources) byKind.set(r.kind.kind, (byKind.get(r.kind.kind) ?? 0) + 1);
@@ -139,7 +143,7 @@ function summarize(stack: string, outDir: string, artifacts: PlanArtifacts, miss
         `  ${shown}/resources.txt   the resource tree, as pulumi preview lists it`,
         `  ${shown}/graph.mmd, graph.dot   the dependency graph (Mermaid, Graphviz)`,
         `  ${shown}/files/   ${nodeFiles.length} files for ${new Set(nodeFiles.map((f) => f.path.split("/")[0])).size} nodes, ${clusterFiles.length} for the cluster (Helm values, manifests); commands.txt per node`,
-        `  ${shown}/timeline.txt   critical path ${formatDuration(timeline.totalSeconds)} over ${timeline.criticalPath.length} steps (the ${timeline.stepCount} steps one after another: ${formatDuration(timeline.serialSeconds)})`,
+        `  ${shown}/timeline.txt   critical path ${formatDuration(timeline.totalSeconds)} over ${timeline.criticalPath.length} steps (the ${timeline.stepCount} steps one after another: ${formatDuration(timeline.serialSeconds)}); ${formatDuration(preparedTimeline.totalSeconds)} from a prepared template with linked clones`,
     ];
     if (missingSecrets.length > 0) {
         lines.push(`secrets not in Pulumi.${stack}.yaml (placeholders used here); pulumi up will need: ${missingSecrets.map((k) => `pulumi config set --secret ${k}`).join("; ")}`);

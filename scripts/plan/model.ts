@@ -32,6 +32,8 @@ const remoteCommand = "command:remote:Command";
 /** A remote or local pulumi-command Command. */
 export const isCommand = (type: string) => type === remoteCommand || type === "command:local:Command";
 const commandNamed = (pattern: RegExp) => (r: Pick<RecordedResource, "type" | "name">) => isCommand(r.type) && pattern.test(r.name);
+/** A VirtualMachine cloned as a linked clone (linkedClones). */
+const isLinkedClone = (r: Pick<RecordedResource, "inputs">) => r.inputs?.clone?.linkedClone === true;
 
 /**
  * The classification table, first match wins. Name patterns follow the program's naming
@@ -41,14 +43,18 @@ const commandNamed = (pattern: RegExp) => (r: Pick<RecordedResource, "type" | "n
 export const stepKinds: readonly StepKind[] = [
     { kind: "vsphere-provider", label: "vSphere provider", durations: ["provider"], major: true, shape: "hexagon", matches: (r) => r.type === "pulumi:providers:vsphere" },
     { kind: "provider", label: "provider", durations: ["provider"], major: false, shape: "hexagon", matches: (r) => r.type.startsWith("pulumi:providers:") },
-    { kind: "vm", label: "VM clone + boot", durations: ["clone", "boot"], major: true, shape: "cylinder", matches: (r) => r.type === "vsphere:index/virtualMachine:VirtualMachine" },
+    { kind: "vm", label: "VM clone + boot", durations: ["clone", "boot"], major: true, shape: "cylinder", matches: (r) => r.type === "vsphere:index/virtualMachine:VirtualMachine" && !isLinkedClone(r) },
+    // Issue 14: linkedClones makes the clone a delta disk on the template's snapshot.
+    { kind: "vm-linked", label: "VM linked clone + boot", durations: ["linked-clone", "boot"], major: true, shape: "cylinder", matches: (r) => r.type === "vsphere:index/virtualMachine:VirtualMachine" },
     // Commands without a create (drain, kubeadm reset, forget) do their work at destroy: instant on `pulumi up`.
     { kind: "on-destroy", label: "runs on destroy", durations: [], major: false, shape: "rect", matches: (r) => isCommand(r.type) && !r.inputs?.create },
     { kind: "file", label: "stage file", durations: ["file"], major: false, shape: "parallelogram", matches: commandNamed(/-file-/) },
     { kind: "prepare", label: "prepare (containerd, kubelet, kubeadm)", durations: ["prepare"], major: true, shape: "rect", matches: commandNamed(/-prepare$/) },
     { kind: "ha-install", label: "keepalived + haproxy", durations: ["ha-install"], major: true, shape: "rect", matches: commandNamed(/-ha-install$/) },
-    { kind: "init", label: "kubeadm init", durations: ["init"], major: true, shape: "rect", matches: commandNamed(/-kubeadm-init$/) },
+    // Issue 14: node-prepare.sh pre-pulls the images init and a control-plane join would pull.
+    { kind: "init", label: "kubeadm init", durations: ["init-prepulled"], major: true, shape: "rect", matches: commandNamed(/-kubeadm-init$/) },
     { kind: "join-credentials", label: "mint join credentials", durations: ["join-credentials"], major: false, shape: "rect", matches: commandNamed(/-join-credentials$/) },
+    { kind: "control-plane-join", label: "kubeadm join --control-plane", durations: ["join-prepulled"], major: true, shape: "rect", matches: (r) => commandNamed(/-kubeadm-join$/)(r) && /\bJOIN_ROLE='control-plane'/.test(String(r.inputs?.create ?? "")) },
     { kind: "join", label: "kubeadm join", durations: ["join"], major: true, shape: "rect", matches: commandNamed(/-kubeadm-join$/) },
     { kind: "read", label: "read cluster credentials", durations: ["read"], major: false, shape: "rect", matches: commandNamed(/-read-/) },
     { kind: "command", label: "command", durations: ["command"], major: false, shape: "rect", matches: (r) => isCommand(r.type) },

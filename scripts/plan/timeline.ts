@@ -13,34 +13,85 @@ import { PlanModel, PlanResource } from "./model";
 export const defaultDurations: Readonly<Record<string, number>> = {
     /** vSphere full clone of the cloud-image template (linked clones take seconds). */
     clone: 90,
+    /**
+     * Issue 14: a linked clone (linkedClones): a delta disk on the template's snapshot, no disk data
+     * copied (vsphere provider docs, clone.linked_clone), so "seconds" as the clone entry says; 10 s
+     * leaves room for the reconfigure (CPU, memory, guestinfo) every clone does.
+     */
+    "linked-clone": 10,
     /** Power on, cloud-init, VMware tools reporting a routable address. */
     boot: 120,
-    /** apt: containerd, kubelet, kubeadm, kubectl; kernel modules and sysctls; image pre-pull. */
+    /**
+     * apt: containerd, kubelet, kubeadm, kubectl; kernel modules and sysctls; image pre-pull. Kept as
+     * it was: the pre-pull (issue 14) was counted here already; node-prepare.sh now does it.
+     */
     prepare: 300,
+    /**
+     * Issue 14: node-prepare.sh on a node cloned from a prepared template (README "A prepared
+     * template"): it finds the pinned packages and images and only checks them; no apt list, no
+     * package download or install, no image pull. What is left: the first-boot wait, the sysctl,
+     * module and containerd config checks (`containerd config dump`), dpkg/crictl queries, apt-mark
+     * holds. An estimate (not measured): a tenth of `prepare`, whose downloads are gone.
+     */
+    "prepare-prepared": 30,
     /** keepalived + haproxy packages, config, first VRRP election. */
     "ha-install": 60,
     /** Staging one file over SSH. */
     file: 2,
     /** kubeadm init: certificates, static pods, etcd, upload-certs. */
     init: 150,
+    /**
+     * Issue 14: kubeadm init with its images already on the node (node-prepare.sh pre-pulls them;
+     * init's preflight then finds them: ImagePullCheck, IfNotPresent). `init` less the part that
+     * moved: pulling the seven images `kubeadm config images list` names (apiserver,
+     * controller-manager, scheduler, proxy, coredns, pause, etcd), estimated at 60 s of the 150 s
+     * on the lab's uplink; the certificates, static pods, etcd and the waits for them stay.
+     */
+    "init-prepulled": 90,
     /** Reading a credential back from node 0 over SSH. */
     read: 3,
     /** A new token (and a control plane's certificates uploaded under a new key) on node 0 before a join. */
     "join-credentials": 15,
-    /** kubeadm join (a control plane's etcd member join included). */
+    /**
+     * kubeadm join (a control plane's etcd member join included). A worker's join keeps this figure:
+     * it pulls no image (kubeadm's join preflight pulls only for a control-plane join:
+     * cmd/kubeadm/app/cmd/phases/join/preflight.go), so the pre-pull moved nothing out of it.
+     */
     join: 120,
+    /**
+     * Issue 14: a control-plane join with its images pre-pulled: `join` less the same 60 s of image
+     * pull as `init-prepulled` (its preflight pulls the same control-plane images).
+     */
+    "join-prepulled": 60,
     /** Any other remote command. */
     command: 10,
     /** The API answering /readyz through the VIP once init is done. */
     "api-ready": 30,
     /** One Helm release installed and ready. */
     chart: 90,
+    /**
+     * Issue 14: a chart whose images the nodes already hold (a prepared template built with the
+     * add-ons' images in PREPULL_IMAGES, README "A prepared template"): `chart` less its image
+     * pulls, estimated at half of it; applying the objects, scheduling, starting the pods and their
+     * readiness probes stay.
+     */
+    "chart-prepulled": 45,
     /** One Kubernetes object applied. */
     manifest: 5,
     /** Provider configuration. */
     provider: 0,
     /** Anything unclassified. */
     other: 1,
+};
+
+/**
+ * Issue 14: the duration keys a lab built from a prepared template with linkedClones uses instead
+ * of the stock template's (the plan cannot see the template: node-prepare.sh detects it on the node).
+ */
+export const preparedTemplateSubstitutions: Readonly<Record<string, string>> = {
+    clone: "linked-clone",
+    prepare: "prepare-prepared",
+    chart: "chart-prepulled",
 };
 
 /** One step of the estimate. */
@@ -58,6 +109,8 @@ export interface Timeline {
     readonly serialSeconds: number;
     readonly stepCount: number;
     readonly durations: Readonly<Record<string, number>>;
+    /** Duration keys replaced for this estimate (empty: the stack as configured). */
+    readonly substitutions: Readonly<Record<string, string>>;
 }
 
 /** Parses `key=seconds` overrides; throws naming the bad one and the valid keys. */
@@ -73,14 +126,27 @@ export function parseDurationOverrides(specs: readonly string[]): Record<string,
     return overrides;
 }
 
-/** Seconds one step takes under a duration table. */
-export function stepSeconds(step: PlanResource, durations: Readonly<Record<string, number>>): number {
-    return step.kind.durations.reduce((sum, key) => sum + (durations[key] ?? 0), 0);
+/** The duration keys of a step, with `substitutions` (key -> key) applied. */
+export function stepKeys(step: PlanResource, substitutions: Readonly<Record<string, string>> = {}): string[] {
+    return step.kind.durations.map((key) => substitutions[key] ?? key);
 }
 
-/** Earliest start and finish of every step, and the longest (critical) path through them. */
-export function estimateTimeline(model: PlanModel, overrides: Readonly<Record<string, number>> = {}): Timeline {
+/** Seconds one step takes under a duration table. */
+export function stepSeconds(step: PlanResource, durations: Readonly<Record<string, number>>, substitutions: Readonly<Record<string, string>> = {}): number {
+    return stepKeys(step, substitutions).reduce((sum, key) => sum + (durations[key] ?? 0), 0);
+}
+
+/**
+ * Earliest start and finish of every step, and the longest (critical) path through them.
+ * `substitutions` replaces duration keys (e.g. {@link preparedTemplateSubstitutions}).
+ */
+export function estimateTimeline(
+    model: PlanModel,
+    overrides: Readonly<Record<string, number>> = {},
+    substitutions: Readonly<Record<string, string>> = {},
+): Timeline {
     const durations = { ...defaultDurations, ...overrides };
+    const seconds = (step: PlanResource) => stepSeconds(step, durations, substitutions);
     const steps = model.resources.filter((r) => r.isStep);
     const finish = new Map<PlanResource, number>();
     const critical = new Map<PlanResource, PlanResource | undefined>();
@@ -101,7 +167,7 @@ export function estimateTimeline(model: PlanModel, overrides: Readonly<Record<st
         }
         visiting.delete(step);
         critical.set(step, latest);
-        const end = start + stepSeconds(step, durations);
+        const end = start + seconds(step);
         finish.set(step, end);
         return end;
     };
@@ -111,15 +177,16 @@ export function estimateTimeline(model: PlanModel, overrides: Readonly<Record<st
     }
     const path: TimedStep[] = [];
     for (let at = last; at; at = critical.get(at)) {
-        const seconds = stepSeconds(at, durations);
-        path.unshift({ step: at, seconds, start: finish.get(at)! - seconds, finish: finish.get(at)! });
+        const took = seconds(at);
+        path.unshift({ step: at, seconds: took, start: finish.get(at)! - took, finish: finish.get(at)! });
     }
     return {
         criticalPath: path,
         totalSeconds: last ? finish.get(last)! : 0,
-        serialSeconds: steps.reduce((sum, step) => sum + stepSeconds(step, durations), 0),
+        serialSeconds: steps.reduce((sum, step) => sum + seconds(step), 0),
         stepCount: steps.length,
         durations,
+        substitutions,
     };
 }
 
@@ -132,30 +199,53 @@ export function formatDuration(seconds: number): string {
     return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${rest}` : `${minutes}:${rest}`;
 }
 
-/** timeline.txt. */
-export function renderTimeline(model: PlanModel, timeline: Timeline): string {
+/** A critical path as timeline.txt's table. */
+function renderCriticalPath(timeline: Timeline): string[] {
     const rows = timeline.criticalPath.map(({ step, seconds, start }) => ({
         start: formatDuration(start),
         took: formatDuration(seconds),
-        what: step.kind.durations.length > 0 ? step.kind.durations.join(" + ") : step.kind.kind,
+        what: step.kind.durations.length > 0 ? stepKeys(step, timeline.substitutions).join(" + ") : step.kind.kind,
         name: step.name,
     }));
     const whatWidth = Math.max(4, ...rows.map((r) => r.what.length));
-    const table = [
+    return [
         `  ${"start".padStart(8)}  ${"takes".padStart(7)}  ${"step".padEnd(whatWidth)}  resource`,
         ...rows.map((r) => `  ${r.start.padStart(8)}  ${r.took.padStart(7)}  ${r.what.padEnd(whatWidth)}  ${r.name}`),
     ];
+}
+
+/** "prepare=prepare-prepared clone=linked-clone". */
+const describeSubstitutions = (substitutions: Readonly<Record<string, string>>) =>
+    Object.entries(substitutions)
+        .map(([from, to]) => `${from} -> ${to}`)
+        .join(", ");
+
+/**
+ * timeline.txt: the critical path of the stack as configured (a stock template), and issue 14's
+ * second estimate, the same graph built from a prepared template with linked clones.
+ */
+export function renderTimeline(model: PlanModel, timeline: Timeline, prepared?: Timeline): string {
     const overridden = Object.entries(timeline.durations).map(([key, value]) => `${key}=${value}`);
+    const second = prepared
+        ? [
+              "",
+              `With a prepared template (README "A prepared template") and linkedClones (${describeSubstitutions(prepared.substitutions)}):`,
+              ...renderCriticalPath(prepared),
+              "",
+              `Estimated total with a prepared template and linked clones (critical path, ${prepared.criticalPath.length} steps): ${formatDuration(prepared.totalSeconds)}`,
+          ]
+        : [];
     return [
         `Estimated duration of a first 'pulumi up' of stack ${model.stack} (offline plan; times are estimates, h:mm:ss).`,
         "Steps start as soon as everything they depend on is done (pulumi up's --parallel is unbounded by default;",
         "the vSphere host's own limits, e.g. concurrent clones, are not modelled); the critical path is the longest chain.",
         "",
-        "Critical path:",
-        ...table,
+        "Critical path (the stack as configured, from the stock template):",
+        ...renderCriticalPath(timeline),
         "",
-        `Estimated total (critical path, ${rows.length} steps): ${formatDuration(timeline.totalSeconds)}`,
+        `Estimated total (critical path, ${timeline.criticalPath.length} steps): ${formatDuration(timeline.totalSeconds)}`,
         `The same ${timeline.stepCount} steps one after another (serial sum): ${formatDuration(timeline.serialSeconds)}`,
+        ...second,
         "",
         "Durations used (seconds; override with --duration <step>=<seconds>):",
         `  ${overridden.join(" ")}`,

@@ -189,14 +189,17 @@ test("the MetalLB pool and L2Advertisement wait for the MetalLB chart, and the a
     assert.deepEqual(advertisement.inputs.spec.ipAddressPools, [pool.inputs.metadata.name]);
 });
 
-test("the ingress controller waits for the announced pool (its Service needs an address)", async () => {
-    for (const [changes, release] of [
-        [{}, "addons-ingress"],
-        [{ ingressController: "traefik" }, "addons-ingress"],
-    ] as const) {
+// Issue 14: Helm's wait covers the Service's address, so the controller installs beside MetalLB.
+test("the ingress controller does not wait for MetalLB; Helm's wait, with a longer timeout, covers its address", async () => {
+    for (const changes of [{}, { ingressController: "traefik" }, { internalIngress: true }] as const) {
         const e = await evaluate(changes);
-        assert.ok(waitsFor(e, e.named(release), e.named("addons-metallb-pool")));
-        assert.ok(waitsFor(e, e.named(release), e.named("addons-metallb-l2advertisement")));
+        for (const release of [...e.names].filter((n) => /^addons-ingress(-internal)?$/.test(n))) {
+            for (const metallb of ["addons-metallb", "addons-metallb-pool", "addons-metallb-l2advertisement", "addons-metallb-namespace"]) {
+                assert.ok(!waitsFor(e, e.named(release), e.named(metallb)), `${release} waits for ${metallb}`);
+            }
+            assert.equal(e.named(release).inputs.timeout, 600, `${release}'s timeout`);
+            assert.notEqual(e.named(release).inputs.skipAwait, true, `${release} must await its objects (Helm's wait)`);
+        }
     }
 });
 
@@ -374,7 +377,8 @@ test("issue 13: two Traefik instances have distinct classes, Helm releases and a
     assert.equal(internal.values.providers.kubernetesCRD.ingressClass, internal.values.ingressClass.name);
     assert.equal(external.values.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.225");
     assert.equal(internal.values.service.annotations["metallb.io/loadBalancerIPs"], "192.168.1.226");
-    assert.ok(waitsFor(e, e.named("addons-ingress-internal"), e.named("addons-metallb-l2advertisement")));
+    // Issue 14: it installs beside MetalLB too (Helm's wait covers its address).
+    assert.ok(!waitsFor(e, e.named("addons-ingress-internal"), e.named("addons-metallb-l2advertisement")));
 });
 
 test("issue 13: monitoring waits for NFS and the ingress; Grafana's password is generated, sent only as secrets and exported as a secret", async () => {

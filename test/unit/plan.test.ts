@@ -9,7 +9,7 @@ import { parseArguments, PlanResult, runPlan } from "../../scripts/plan";
 import { secretRedactor } from "../../scripts/plan/files";
 import { fullGraphEdges } from "../../scripts/plan/graph";
 import { isAncestorOrSelf, PlanModel } from "../../scripts/plan/model";
-import { estimateTimeline } from "../../scripts/plan/timeline";
+import { estimateTimeline, formatDuration } from "../../scripts/plan/timeline";
 import { secretValues } from "../helpers/pulumiMocks";
 import { labConfigWith, mapConfigSource, secretPlaceholder } from "../helpers/stackConfig";
 
@@ -172,6 +172,41 @@ test("--duration overrides change the estimate; an unknown step is refused", () 
     const slower = estimateTimeline(model, args.durations);
     assert.equal(slower.totalSeconds, plan.artifacts.timeline.totalSeconds + 910, "every node's VM clone is on the way");
     assert.throws(() => parseArguments(["--duration", "coffee=5"]), /--duration coffee=5: write <step>=<seconds> with a step among clone, /);
+});
+
+// Issue 14 item 1: work off the critical path, and the figure before and after a prepared template.
+test("issue 14: init and control-plane joins take their pre-pulled figures; a worker join keeps its own (it pulls nothing)", () => {
+    const keysOf = (name: string) => model.resources.find((r) => r.name === name)!.kind.durations;
+    assert.deepEqual(keysOf("k8s-control01-kubeadm-init"), ["init-prepulled"]);
+    assert.deepEqual(keysOf("k8s-control02-kubeadm-join"), ["join-prepulled"]);
+    assert.deepEqual(keysOf("k8s-worker01-kubeadm-join"), ["join"]);
+    assert.deepEqual(keysOf("k8s-control01-vm"), ["clone", "boot"]);
+    const { durations } = plan.artifacts.timeline;
+    assert.ok(durations["init-prepulled"] < durations.init && durations["join-prepulled"] < durations.join);
+});
+
+test("issue 14: timeline.txt and the summary give the stock template's critical path and the prepared template's with linked clones", () => {
+    const { timeline, preparedTimeline } = plan.artifacts;
+    const text = read("timeline.txt");
+    assert.match(text, new RegExp(`^Estimated total \\(critical path, \\d+ steps\\): ${formatDuration(timeline.totalSeconds)}$`, "m"));
+    assert.match(text, new RegExp(`^Estimated total with a prepared template and linked clones \\(critical path, \\d+ steps\\): ${formatDuration(preparedTimeline.totalSeconds)}$`, "m"));
+    assert.match(plan.summary, new RegExp(`critical path ${formatDuration(timeline.totalSeconds)} .*; ${formatDuration(preparedTimeline.totalSeconds)} from a prepared template with linked clones`));
+    // The second estimate is the same graph with the prepared template's keys.
+    assert.deepEqual(preparedTimeline.substitutions, { clone: "linked-clone", prepare: "prepare-prepared", chart: "chart-prepulled" });
+    const vm = preparedTimeline.criticalPath.find((s) => s.step.name === "k8s-control01-vm")!;
+    assert.equal(vm.seconds, preparedTimeline.durations["linked-clone"] + preparedTimeline.durations.boot);
+    assert.match(text, /linked-clone \+ boot +k8s-control01-vm/);
+    assert.ok(preparedTimeline.totalSeconds < timeline.totalSeconds);
+    // Issue 14's targets (12:00 stock, 7:00 prepared) are not met with the table's figures: this
+    // pins where the plan stands, so a change of the graph or the table shows here.
+    assert.deepEqual([formatDuration(timeline.totalSeconds), formatDuration(preparedTimeline.totalSeconds)], ["15:18", "8:30"]);
+});
+
+test("issue 14: a stack with linkedClones gets the linked-clone figure in its own estimate", async () => {
+    const linked = await runPlan({ stack: "lab", outDir: path.join(workDir, "linked"), config: labConfigWith({ linkedClones: true, diskGb: undefined }) });
+    const vm = linked.artifacts.model.resources.find((r) => r.name === "k8s-control01-vm")!;
+    assert.equal(vm.kind.kind, "vm-linked");
+    assert.equal(linked.artifacts.timeline.totalSeconds, plan.artifacts.timeline.totalSeconds - (plan.artifacts.timeline.durations.clone - plan.artifacts.timeline.durations["linked-clone"]));
 });
 
 test("a refused config fails the plan with the config error pulumi up shows, and writes nothing", async () => {
