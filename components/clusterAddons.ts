@@ -185,17 +185,19 @@ export class ClusterAddons extends pulumi.ComponentResource {
         // (serverTLSBootstrap; until then kubectl logs/exec to a node fail). Nothing before this
         // point uses the kubelet's API: ApiServerReady asks the apiserver's /readyz, Helm and the
         // provider's awaits read object status, and node-remove.sh's `kubectl exec` into node 0's
-        // etcd runs only on a later scale-in. The approver goes in with the first add-ons, and
-        // metrics-server only after it, since its readiness needs a verified scrape of a kubelet.
+        // etcd runs only on a later scale-in. The approver and metrics-server go in together
+        // (issue 14): metrics-server turns ready only after a verified scrape of a kubelet, so its
+        // own await (the provider waits up to 10 min for the Deployment) already spans the
+        // approval, and installing it after the approver's chart only made the two serial.
         if (cfg.metricsServer) {
-            const approver = chart(
+            chart(
                 `${name}-kubelet-csr-approver`,
                 addonCharts.kubeletCsrApprover,
                 addonNamespaces.kubeletCsrApprover,
                 kubeletCsrApproverValues(cfg),
                 inCluster(addonGate),
             );
-            chart(`${name}-metrics-server`, addonCharts.metricsServer, addonNamespaces.metricsServer, metricsServerValues(), inCluster([...addonGate, approver, ...(args.kubeletServing ?? [])]));
+            chart(`${name}-metrics-server`, addonCharts.metricsServer, addonNamespaces.metricsServer, metricsServerValues(), inCluster([...addonGate, ...(args.kubeletServing ?? [])]));
         }
 
         // --- Issue 13 item 4: monitoring. Grafana's admin password is generated and reaches the
