@@ -9,6 +9,7 @@ import { ClusterSecrets } from "./clusterSecrets";
 import { LabConfig, LabConfigError, NodeRole } from "./config";
 import { ControlPlaneNode } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
+import { KubernetesUpgrade } from "./kubernetesUpgrade";
 import { NodeVm, templateProblems, VspherePlacement } from "./nodeVm";
 import { apiServerFiles } from "./render/apiServerHardening";
 import { clientCertificateExpiry, daysUntil, kubeconfigForWorkstation } from "./render/kubeconfig";
@@ -57,6 +58,8 @@ export class KubernetesLab extends pulumi.ComponentResource {
     public readonly nodesJoined: pulumi.Resource[];
     /** CNI, MetalLB, ingress and NFS storage. */
     public readonly addons: ClusterAddons;
+    /** Issue 12 item 1: the in-place upgrade a new kubernetesVersion rolls over the nodes. */
+    public readonly upgrade: KubernetesUpgrade;
 
     constructor(name: string, args: KubernetesLabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:KubernetesLab", name, {}, opts);
@@ -290,6 +293,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
             ...otherControlPlanes.map((node, index): [string, pulumi.Resource] => [node.name, controlPlaneJoins[index]]),
             ...cfg.workers.map((node, index): [string, pulumi.Resource] => [node.name, workers[index].joined]),
         ];
+        this.upgrade = upgradeKubernetes(name, cfg, connections, new Map(joins), this);
         const kubeletServing = new Map(
             (cfg.addons.metricsServer ? joins : []).map(([nodeName, joined]) => [
                 nodeName,
@@ -339,6 +343,32 @@ export function proxyEnvironment(cfg: LabConfig): Record<string, string> {
         ".cluster.local",
     ];
     return { HTTPS_PROXY: proxy.url, NO_PROXY: [...new Set(bypass)].join(",") };
+}
+
+/**
+ * Issue 12 item 1: the upgrade steps of every node, after its join (components/kubernetesUpgrade.ts).
+ * On a new cluster they find every node at the version and only log so.
+ */
+function upgradeKubernetes(
+    name: string,
+    cfg: LabConfig,
+    connections: ReadonlyMap<string, NodeConnection>,
+    joins: ReadonlyMap<string, pulumi.Resource>,
+    parent: pulumi.Resource,
+): KubernetesUpgrade {
+    const rolled = (nodes: readonly LabConfig["controlPlanes"][number][]) =>
+        nodes.map((node) => ({ node, connection: connections.get(node.name)!, joined: joins.get(node.name)! }));
+    return new KubernetesUpgrade(
+        `${name}-kubernetes-upgrade`,
+        {
+            kubernetesVersion: cfg.kubernetes.version,
+            controlPlanes: rolled(cfg.controlPlanes),
+            workers: rolled(cfg.workers),
+            workersAtOnce: cfg.upgrade.workersAtOnce,
+            proxyEnv: proxyEnvironment(cfg),
+        },
+        { parent },
+    );
 }
 
 /** The OIDC settings as the identity guard records them: one line, the CA by its hash; "" when off. */
