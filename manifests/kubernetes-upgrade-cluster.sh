@@ -23,7 +23,7 @@
 #   CONTROL_PLANES          preflight: the control planes' names, space-separated (required there)
 #   WORKERS                 preflight: the workers' names, space-separated        (default none)
 #   TARGET_NODE             drain, uncordon: the node                             (required there)
-#   TARGET_ROLE             drain, uncordon: control-plane | worker               (required there)
+#   TARGET_ROLE             drain, uncordon: control-plane | worker, for the log  (required there)
 #   DRAIN_TIMEOUT           kubectl drain --timeout                               (default 600s)
 #   READY_WAIT_SECONDS      how long uncordon waits for Ready at the target       (default 300)
 #   API_WAIT_SECONDS        how long to wait for the API to answer                (default 300)
@@ -40,7 +40,6 @@ shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
 readonly ADMIN_KUBECONFIG="${TEST_ROOT}/etc/kubernetes/admin.conf"
 readonly DRAINED_ANNOTATION=k8s-vsphere-lab/upgrading
-readonly CONTROL_PLANE_COMPONENTS="kube-apiserver kube-controller-manager kube-scheduler"
 
 # node_table: one line per Node: "<name> <Ready status> <kubelet version> <drained-by-upgrade annotation or ->".
 node_table() {
@@ -71,20 +70,12 @@ control_plane_version() {
         sed -nE 's/^kubernetesVersion:[[:space:]]*"?(v?[0-9.]+)"?[[:space:]]*$/\1/p' | head -n 1
 }
 
-# static_pods_at_target NODE: whether NODE's kube-apiserver, kube-controller-manager and
-# kube-scheduler (mirror pods of its static pods) run the target's images.
-static_pods_at_target() {
-    local component image
-    for component in $CONTROL_PLANE_COMPONENTS; do
-        image="$(kubectl -n kube-system get pod "${component}-$1" -o jsonpath='{.spec.containers[0].image}' 2>/dev/null)" || return 1
-        [[ "$image" == *":v${KUBERNETES_VERSION}" ]] || return 1
-    done
-}
-
-# target_at_version: TARGET_NODE's kubelet and, on a control plane, its static pods at the target.
+# target_at_version: TARGET_NODE's kubelet reports the target. That alone decides the drain: the
+# node's kubeadm step (its static pods) runs before and stops the roll when it fails, and only a
+# kubelet upgrade needs the node drained (kubernetes.io, same page). The API's mirror pods are not
+# asked: a control plane that has just joined may not have them yet.
 target_at_version() {
-    [ "$(node_field "$TARGET_NODE" 3)" = "v${KUBERNETES_VERSION}" ] || return 1
-    [ "$TARGET_ROLE" != control-plane ] || static_pods_at_target "$TARGET_NODE"
+    [ "$(node_field "$TARGET_NODE" 3)" = "v${KUBERNETES_VERSION}" ]
 }
 
 preflight() {
@@ -137,7 +128,7 @@ drain() {
         return 0
     fi
     kubectl annotate node "$TARGET_NODE" --overwrite "${DRAINED_ANNOTATION}=v${KUBERNETES_VERSION}" >/dev/null
-    log "draining ${TARGET_NODE} (PodDisruptionBudgets respected, timeout ${DRAIN_TIMEOUT})"
+    log "draining ${TARGET_ROLE} ${TARGET_NODE} (PodDisruptionBudgets respected, timeout ${DRAIN_TIMEOUT})"
     if ! kubectl drain "$TARGET_NODE" --ignore-daemonsets --delete-emptydir-data --timeout="$DRAIN_TIMEOUT" >/dev/null; then
         fail "${TARGET_NODE} did not drain within ${DRAIN_TIMEOUT}: a PodDisruptionBudget allows no eviction now, or a pod has no controller (kubectl get pdb -A; kubectl get pods -A --field-selector spec.nodeName=${TARGET_NODE}). ${TARGET_NODE} stays cordoned and nothing after it was touched; fix it and run pulumi up again."
     fi
@@ -158,7 +149,7 @@ uncordon() {
     done
     kubectl uncordon "$TARGET_NODE" >/dev/null
     kubectl annotate node "$TARGET_NODE" "${DRAINED_ANNOTATION}-" >/dev/null
-    log "${TARGET_NODE} Ready at v${KUBERNETES_VERSION} and uncordoned"
+    log "${TARGET_ROLE} ${TARGET_NODE} Ready at v${KUBERNETES_VERSION} and uncordoned"
 }
 
 main() {

@@ -4,7 +4,8 @@
 // (K8S_LAB_TEST_ROOT) with stand-in hostname, id, kubeadm, kubectl, apt-get, apt-mark, apt-cache,
 // dpkg-query, systemctl and curl first on PATH, all recording their calls in one shared log, and
 // the "API" is a few files the stand-in kubectl reads and writes (the Nodes with their Ready status,
-// kubelet version and annotation; the cluster's version; each control plane's static pod version).
+// kubelet version and annotation; the cluster's version). kubeadm upgrade rewrites a control plane's
+// static pod manifests under its root, which the node's own script checks.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
@@ -109,9 +110,6 @@ function fakeCluster(version: string): FakeCluster {
                 // The node table as the jsonpath prints it: name, Ready, kubelet version, annotation.
                 '  "get nodes -o jsonpath="*) cat "$API/nodes" ;;',
                 '  *"get configmap kubeadm-config"*) echo "kubernetesVersion: $(cat "$API/cluster-version")" ;;',
-                '  *"get pod kube-"*)',
-                '    pod="$5"; component="${pod%-k8s-*}"; node="${pod#"$component"-}"',
-                '    echo "registry.k8s.io/${component}:$(cat "$API/static-$node")" ;;',
                 '  *"etcdctl"*"member list"*) for n in 1 2; do echo "8e9e05c52164694$n, started, k8s-control0$n, https://192.168.1.20$n:2380, https://192.168.1.20$n:2379, false"; done ;;',
                 '  *"etcdctl"*"endpoint health"*) [ ! -f "$API/etcd-unhealthy" ] ;;',
                 '  "drain "*) [ ! -f "$API/drain-fails-$2" ] ;;',
