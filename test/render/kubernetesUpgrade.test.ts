@@ -318,6 +318,15 @@ test("the preflight refuses when a node is not Ready or etcd is unhealthy, namin
     assert.deepEqual(changingCalls(unhealthy), []);
 });
 
+test("the preflight refuses a kubelet more than three minors below the target (version skew policy), naming the node", () => {
+    const cluster = fakeCluster("1.34.2");
+    fs.writeFileSync(path.join(cluster.api, "nodes"), fs.readFileSync(path.join(cluster.api, "nodes"), "utf8").replace("k8s-worker01 True v1.34.2", "k8s-worker01 True v1.31.4"));
+    const ran = roll(cluster, "1.35.0");
+    assert.deepEqual(failed(ran).map((r) => r.step), ["preflight"]);
+    assert.match(ran[0].stderr, /kubelets more than three minors below v1\.35\.0 \(the version skew policy\): k8s-worker01 \(v1\.31\.4\)/);
+    assert.deepEqual(changingCalls(cluster), []);
+});
+
 test("uncordon leaves a node someone cordoned by hand alone: only a node the upgrade drained (annotated) is uncordoned", () => {
     const cluster = fakeCluster("1.35.0");
     const result = runOn(cluster, "k8s-control01", "kubernetes-upgrade-cluster.sh", { UPGRADE_STEP: "uncordon", KUBERNETES_VERSION: "1.35.0", TARGET_NODE: "k8s-worker01", TARGET_ROLE: "worker" }, "uncordon");
