@@ -26,7 +26,6 @@ export interface CertificateRenewalStepsArgs {
     /** Node 0's admin kubeconfig as read after its init: the first expiry. */
     readonly initialKubeconfig: pulumi.Output<string>;
     readonly renewBeforeDays: number;
-    readonly kubernetesVersion: string;
 }
 
 /** What {@link renewCertificates} made. */
@@ -52,7 +51,6 @@ export function renewCertificates(name: string, args: CertificateRenewalStepsArg
         {
             initialExpiry: args.initialKubeconfig.apply((kubeconfig) => clientCertificateExpiry(kubeconfig) ?? "unknown"),
             renewBeforeDays: args.renewBeforeDays,
-            kubernetesVersion: args.kubernetesVersion,
         },
         { parent, dependsOn: [...first.after] },
     );

@@ -91,6 +91,14 @@ export interface LabConfig {
     readonly etcdSnapshots: EtcdSnapshotConfig;
     /** Issue 12 item 3: renewCertificatesBefore, in days. */
     readonly certificates: { readonly renewBeforeDays: number };
+    /** Issue 12 item 1: how a new kubernetesVersion is rolled over the nodes. */
+    readonly upgrade: UpgradeConfig;
+}
+
+/** How a Kubernetes upgrade rolls (issue 12 item 1). */
+export interface UpgradeConfig {
+    /** Workers drained and upgraded at a time (after every control plane, one by one). */
+    readonly workersAtOnce: number;
 }
 
 /** What the etcd snapshot timer on each control plane needs from the config. */
@@ -252,6 +260,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
     const addons = readAddonsSection(section, network, nodes, api, kubernetes);
     const etcdSnapshots = readEtcdSnapshotSection(section, addons);
     const certificates = readCertificatesSection(section);
+    const upgrade = readUpgradeSection(section, nodes.workers.length);
 
     reader.reportUnknownKeys();
     if (problems.length > 0) {
@@ -268,6 +277,7 @@ export function parseLabConfig(source: ConfigSource): LabConfig {
         addons,
         etcdSnapshots,
         certificates,
+        upgrade,
     });
 }
 
@@ -783,6 +793,21 @@ function readCertificatesSection(section: ConfigSection): LabConfig["certificate
         );
     }
     return { renewBeforeDays };
+}
+
+/** Day 2 (issue 12 item 1): the batch size of a Kubernetes upgrade's worker roll. */
+function readUpgradeSection(section: ConfigSection, workerCount: number): UpgradeConfig {
+    const workersAtOnce = section.reader.integer("upgradeWorkersAtOnce");
+    if (workersAtOnce < 1) {
+        section.problems.push(
+            `${fullKey("upgradeWorkersAtOnce")} ${workersAtOnce} is below 1: an upgrade drains at least one worker at a time; set 1 (the default) or more.`,
+        );
+    } else if (workerCount > 0 && workersAtOnce > workerCount) {
+        section.problems.push(
+            `${fullKey("upgradeWorkersAtOnce")} ${workersAtOnce} is more than the ${workerCount} workers: draining them all at once leaves pods nowhere to go; set at most ${workerCount}, or fewer to keep capacity during an upgrade.`,
+        );
+    }
+    return { workersAtOnce };
 }
 
 /** A DNS name: lower-case RFC 1123 labels separated by dots. */

@@ -123,6 +123,12 @@ export const configKeys = {
         default: false,
         description: "Remove the control planes' NoSchedule taint so they run workloads too (seed 003).",
     },
+    upgradeWorkersAtOnce: {
+        type: "integer",
+        default: 1,
+        description:
+            "Issue 12: how many workers a Kubernetes upgrade (a new kubernetesVersion) drains and upgrades at a time, after the control planes one by one; each batch is Ready again before the next.",
+    },
 
     // --- issue 15: the control plane's hardened defaults, set at kubeadm init (a change on a running cluster is refused)
     encryptSecretsAtRest: {

@@ -10,6 +10,7 @@ import { renewCertificates } from "./certificateRenewal";
 import { LabConfig, LabConfigError, NodeRole } from "./config";
 import { ClusterInitArgs, ControlPlaneNode, kubeadmClusterArgs } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
+import { KubernetesUpgrade } from "./kubernetesUpgrade";
 import { NodeVm, templateProblems, VspherePlacement } from "./nodeVm";
 import { apiServerFiles } from "./render/apiServerHardening";
 import { clientCertificateExpiry, daysUntil, kubeconfigForWorkstation } from "./render/kubeconfig";
@@ -58,6 +59,8 @@ export class KubernetesLab extends pulumi.ComponentResource {
     public readonly nodesJoined: pulumi.Resource[];
     /** CNI, MetalLB, ingress and NFS storage. */
     public readonly addons: ClusterAddons;
+    /** Issue 12 item 1: the in-place upgrade a new kubernetesVersion rolls over the nodes. */
+    public readonly upgrade: KubernetesUpgrade;
 
     constructor(name: string, args: KubernetesLabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:KubernetesLab", name, {}, opts);
@@ -245,7 +248,6 @@ export class KubernetesLab extends pulumi.ComponentResource {
                 })),
                 initialKubeconfig: first.kubeconfig!,
                 renewBeforeDays: cfg.certificates.renewBeforeDays,
-                kubernetesVersion: cfg.kubernetes.version,
             },
             this,
         );
@@ -317,6 +319,10 @@ export class KubernetesLab extends pulumi.ComponentResource {
             ...otherControlPlanes.map((node, index): [string, pulumi.Resource] => [node.name, controlPlaneJoins[index]]),
             ...cfg.workers.map((node, index): [string, pulumi.Resource] => [node.name, workers[index].joined]),
         ];
+        // A control plane's upgrade comes after its OIDC roll and certificate renewal: each of the
+        // three restarts its apiserver, and they run one at a time on a node.
+        const staticPodSteps = new Map(cfg.controlPlanes.map((node, index) => [node.name, [apiServerReconfigure.steps[index], renewal.renewals[index]]]));
+        this.upgrade = upgradeKubernetes(name, cfg, connections, new Map(joins), staticPodSteps, this);
         const kubeletServing = new Map(
             (cfg.addons.metricsServer ? joins : []).map(([nodeName, joined]) => [
                 nodeName,
@@ -366,6 +372,33 @@ export function proxyEnvironment(cfg: LabConfig): Record<string, string> {
         ".cluster.local",
     ];
     return { HTTPS_PROXY: proxy.url, NO_PROXY: [...new Set(bypass)].join(",") };
+}
+
+/**
+ * Issue 12 item 1: the upgrade steps of every node, after its join (components/kubernetesUpgrade.ts).
+ * On a new cluster they find every node at the version and only log so.
+ */
+function upgradeKubernetes(
+    name: string,
+    cfg: LabConfig,
+    connections: ReadonlyMap<string, NodeConnection>,
+    joins: ReadonlyMap<string, pulumi.Resource>,
+    staticPodSteps: ReadonlyMap<string, readonly pulumi.Resource[]>,
+    parent: pulumi.Resource,
+): KubernetesUpgrade {
+    const rolled = (nodes: readonly LabConfig["controlPlanes"][number][]) =>
+        nodes.map((node) => ({ node, connection: connections.get(node.name)!, joined: joins.get(node.name)!, staticPodSteps: staticPodSteps.get(node.name) }));
+    return new KubernetesUpgrade(
+        `${name}-kubernetes-upgrade`,
+        {
+            kubernetesVersion: cfg.kubernetes.version,
+            controlPlanes: rolled(cfg.controlPlanes),
+            workers: rolled(cfg.workers),
+            workersAtOnce: cfg.upgrade.workersAtOnce,
+            proxyEnv: proxyEnvironment(cfg),
+        },
+        { parent },
+    );
 }
 
 /** The provider and the vSphere objects every VM needs, looked up by the names in the config. */

@@ -25,7 +25,9 @@
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
 # Staged files: none. Secrets: none. Writes with HTTPS_PROXY (removes without it):
 #   /etc/apt/apt.conf.d/90k8s-lab-proxy, /etc/systemd/system/containerd.service.d/10-k8s-lab-proxy.conf
-# Idempotent: a re-run on a prepared node changes nothing, restarts nothing and succeeds.
+# Idempotent: a re-run on a prepared node changes nothing, restarts nothing and succeeds. On a node
+#   already in a cluster (issue 12) a new KUBERNETES_VERSION switches the repository only: the
+#   packages are the upgrade steps' (kubernetes-upgrade-node.sh).
 # Issue 14: it pre-pulls the images kubeadm init/join and the node's first pods need, so those steps
 # no longer wait on downloads; on a template built with this script (README "A prepared template")
 # it detects the pinned packages and images and only checks them.
@@ -39,18 +41,12 @@ shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
 # k8s-lab:include lib/common.sh
 # k8s-lab:include lib/apt.sh
+# k8s-lab:include lib/kubernetes-apt.sh
 
 readonly CONTAINERD_CONFIG="${TEST_ROOT}/etc/containerd/config.toml"
 readonly APT_PROXY_CONF="${TEST_ROOT}/etc/apt/apt.conf.d/90k8s-lab-proxy"
 readonly CONTAINERD_PROXY_DROPIN="${TEST_ROOT}/etc/systemd/system/containerd.service.d/10-k8s-lab-proxy.conf"
 readonly CONTAINERD_CONFIG_MARKER="# Managed by k8s-vsphere-lab node-prepare.sh: containerd's default config, SystemdCgroup = true, kubeadm's sandbox image."
-readonly KUBERNETES_KEYRING=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
-readonly KUBERNETES_APT_LIST=/etc/apt/sources.list.d/kubernetes.list
-# The pkgs.k8s.io signing key ("isv:kubernetes OBS Project", rsa2048 from 2022-08-25), the same key for
-# every minor's repository; its expiry is extended now and then (it lapsed on 2024-11-02 until
-# re-signed: kubernetes/kubernetes#128609, kubernetes/release#3818), so it is fetched on every
-# run, checked against this fingerprint and the keyring refreshed when it changed.
-readonly KUBERNETES_APT_KEY_PINNED_FINGERPRINT=DE15B14486CD377B9E876E1A234654DA9A296436
 readonly FLANNEL_UDEV_RULE=/etc/udev/rules.d/90-flannel-vxlan-tx-checksum-off.rules
 # containerd's CRI socket, as kubeadm finds it (kubeadm's default CRI socket on Linux). crictl, which
 # pulls through it, comes with kubeadm (its pkgs.k8s.io package depends on cri-tools).
@@ -148,19 +144,6 @@ containerd_dump_has_systemd_cgroup() {
 
 # --- node steps ---
 
-# write_if_changed PATH MODE: writes stdin to PATH when it differs; succeeds only if it wrote.
-write_if_changed() {
-    local path="$1" mode="$2" staged
-    staged="$(mktemp)"
-    cat >"$staged"
-    if [ -f "$path" ] && cmp -s "$staged" "$path"; then
-        rm -f "$staged"
-        return 1
-    fi
-    install -D -m "$mode" "$staged" "$path"
-    rm -f "$staged"
-}
-
 disable_swap() {
     if [ -n "$(swapon --show --noheadings)" ]; then
         log "turning swap off"
@@ -233,61 +216,6 @@ hold_runtime_packages() {
     log "containerd and runc held: unattended-upgrades leaves them alone"
 }
 
-# verify_signing_key ARMORED_KEY FINGERPRINTS OUT: writes ARMORED_KEY's binary keyring to OUT when its
-# primary key's fingerprint is one of FINGERPRINTS (space-separated); fails naming both otherwise.
-verify_signing_key() {
-    local armored="$1" accepted="$2" out="$3" gnupg_home fingerprint
-    gnupg_home="$(mktemp -d)"
-    fingerprint="$(GNUPGHOME="$gnupg_home" gpg --batch --show-keys --with-colons "$armored" 2>/dev/null |
-        awk -F: '$1 == "fpr" { print $10; exit }')" || true
-    if [ -z "$fingerprint" ]; then
-        rm -rf "$gnupg_home"
-        fail "the downloaded pkgs.k8s.io signing key is not an OpenPGP key"
-    fi
-    case " ${accepted} " in
-        *" ${fingerprint} "*) ;;
-        *)
-            rm -rf "$gnupg_home"
-            fail "the pkgs.k8s.io signing key has fingerprint ${fingerprint}, expected ${accepted}: refusing to trust it (if pkgs.k8s.io announced a new key, set KUBERNETES_APT_KEY_FINGERPRINTS)"
-            ;;
-    esac
-    GNUPGHOME="$gnupg_home" gpg --batch --yes --dearmor -o "$out" "$armored"
-    rm -rf "$gnupg_home"
-}
-
-add_kubernetes_repository() {
-    local minor="${KUBERNETES_VERSION%.*}"
-    local url="https://pkgs.k8s.io/core:/stable:/v${minor}/deb/"
-    local accepted="${KUBERNETES_APT_KEY_FINGERPRINTS:-$KUBERNETES_APT_KEY_PINNED_FINGERPRINT}"
-    local armored keyring
-    armored="$(mktemp)"
-    keyring="$(mktemp)"
-    if curl -fsSL --retry 5 -o "$armored" "${url}Release.key"; then
-        verify_signing_key "$armored" "$accepted" "$keyring"
-        if write_if_changed "$KUBERNETES_KEYRING" 0644 <"$keyring"; then
-            log "pkgs.k8s.io signing key ${accepted} verified and installed"
-        else
-            log "pkgs.k8s.io signing key verified, unchanged"
-        fi
-    elif [ -s "$KUBERNETES_KEYRING" ]; then
-        log "pkgs.k8s.io signing key could not be refreshed; keeping the installed one"
-    else
-        rm -f "$armored" "$keyring"
-        fail "could not download ${url}Release.key (no signing key installed yet)"
-    fi
-    rm -f "$armored" "$keyring"
-    if echo "deb [signed-by=${KUBERNETES_KEYRING}] ${url} /" | write_if_changed "$KUBERNETES_APT_LIST" 0644; then
-        log "apt repository pkgs.k8s.io v${minor} added"
-    else
-        log "apt repository pkgs.k8s.io v${minor} present"
-    fi
-}
-
-installed_version() {
-    # shellcheck disable=SC2016 # ${Version} is dpkg-query's field, not a shell variable
-    dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true
-}
-
 install_kubernetes_packages() {
     local packages=(kubelet kubeadm kubectl) package up_to_date=1
     for package in "${packages[@]}"; do
@@ -298,15 +226,15 @@ install_kubernetes_packages() {
     else
         local current
         current="$(installed_version kubeadm)"
-        if [ -n "$current" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
-            fail "kubeadm ${current} is installed on a node in a cluster: moving it to ${KUBERNETES_VERSION} needs 'kubeadm upgrade', not this script"
+        # Issue 12: a node in a cluster moves to a new version through the upgrade steps
+        # (kubernetes-upgrade-node.sh, drained and in order), never here.
+        if [ -n "$current" ] && [ -f "${TEST_ROOT}/etc/kubernetes/kubelet.conf" ]; then
+            log "kubeadm ${current} on a node in a cluster: the Kubernetes upgrade steps move it to ${KUBERNETES_VERSION}; packages left as they are"
+            return 0
         fi
         apt_get update
         local apt_version
-        apt_version="$(apt-cache madison kubeadm | awk -F'|' -v want="${KUBERNETES_VERSION}-" '
-            { version = $2; gsub(/[[:space:]]/, "", version) }
-            index(version, want) == 1 { print version; exit }')"
-        [ -n "$apt_version" ] || fail "kubeadm ${KUBERNETES_VERSION} is not in the pkgs.k8s.io v${KUBERNETES_VERSION%.*} repository"
+        apt_version="$(kubernetes_apt_version)"
         log "installing kubelet, kubeadm, kubectl ${apt_version}"
         apt_get install --no-install-recommends --allow-change-held-packages \
             "kubelet=${apt_version}" "kubeadm=${apt_version}" "kubectl=${apt_version}"

@@ -33,17 +33,6 @@ api_answers() {
     done
 }
 
-# etcdctl through this node's etcd static pod (the etcd image ships etcdctl; the pod mounts the
-# etcd certificates from /etc/kubernetes/pki/etcd).
-etcdctl_on_node0() {
-    kubectl -n kube-system exec "etcd-${NODE_NAME}" -- etcdctl \
-        --endpoints=https://127.0.0.1:2379 \
-        --cacert=/etc/kubernetes/pki/etcd/ca.crt \
-        --cert=/etc/kubernetes/pki/etcd/server.crt \
-        --key=/etc/kubernetes/pki/etcd/server.key \
-        "$@"
-}
-
 # etcd_member_id NAME [ADDRESS]: reads `etcdctl member list` (simple format: ID, status, name,
 # peer URLs, client URLs, learner) on stdin; prints the hex ID of the member named NAME, or whose
 # peer URL is https://ADDRESS:2380.

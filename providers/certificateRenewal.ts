@@ -6,7 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 // other time, so it cannot be a function of the expiry read from the cluster (that moves with the
 // renewal, and the read that sees it comes after the renewal: a cycle). This dynamic resource
 // keeps the expected expiry in its own state: `diff` (preview and up) says whether a round is
-// due, `update` starts it and moves the expiry a year on.
+// due, `update` starts it and moves the expiry a year on. The expiry it tracks is that of the
+// admin kubeconfig in the stack, which only a round reads again: a Kubernetes upgrade renews the
+// nodes' certificates too (kubeadm does), but not that copy, so an upgrade moves nothing here.
 //
 // Like providers/clusterIdentity.ts, the provider's methods are serialized into a separate
 // process: everything they use is plain data or a function declared inside them.
@@ -17,8 +19,6 @@ export interface CertificateRenewalInputs {
     initialExpiry: string;
     /** renewCertificatesBefore: days before the expiry from which a `pulumi up` renews. */
     renewBeforeDays: number;
-    /** kubernetesVersion: a kubeadm upgrade renews every certificate it manages, so a change moves the expiry. */
-    kubernetesVersion: string;
 }
 
 /** State: the inputs plus the round and the expiry it expects. */
@@ -46,7 +46,6 @@ export function nextRenewalState(olds: CertificateRenewalOutputs | undefined, ne
     const oneYearOn = new Date(now + certificateValidityDays * 86_400_000).toISOString();
     if (olds === undefined) return { ...news, expires: news.initialExpiry, round: "initial" };
     if (renewalDue(olds.expires, news.renewBeforeDays, now)) return { ...news, expires: oneYearOn, round: new Date(now).toISOString() };
-    if (olds.kubernetesVersion !== news.kubernetesVersion) return { ...news, expires: oneYearOn, round: olds.round };
     // Unknown until node 0's init has been read (or in a stack made before this resource existed).
     const expires = Number.isNaN(Date.parse(olds.expires)) ? news.initialExpiry : olds.expires;
     return { ...news, expires, round: olds.round };
@@ -56,7 +55,7 @@ export function nextRenewalState(olds: CertificateRenewalOutputs | undefined, ne
 export const certificateRenewalProvider: pulumi.dynamic.ResourceProvider<CertificateRenewalInputs, CertificateRenewalOutputs> = {
     async diff(_id, olds, news) {
         const next = nextRenewalState(olds, news, Date.now());
-        const changed = (["expires", "round", "renewBeforeDays", "kubernetesVersion", "initialExpiry"] as const).filter((key) => next[key] !== olds[key]);
+        const changed = (["expires", "round", "renewBeforeDays", "initialExpiry"] as const).filter((key) => next[key] !== olds[key]);
         // The round changes only in update (unknown in preview): the renewal steps show as changing.
         return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false, stables: [] };
     },

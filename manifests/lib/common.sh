@@ -64,6 +64,32 @@ mark_step_done() {
     touch "${STATE_DIR}/$1.done"
 }
 
+# write_if_changed PATH MODE: writes stdin to PATH when it differs; succeeds only if it wrote.
+write_if_changed() {
+    local path="$1" mode="$2" staged
+    staged="$(mktemp)"
+    cat >"$staged"
+    if [ -f "$path" ] && cmp -s "$staged" "$path"; then
+        rm -f "$staged"
+        return 1
+    fi
+    install -D -m "$mode" "$staged" "$path"
+    rm -f "$staged"
+}
+
+# etcdctl_on_node0 ARGS...: etcdctl through this node's etcd static pod, with the caller's
+# KUBECONFIG (the etcd image ships etcdctl; the pod mounts the certificates from
+# /etc/kubernetes/pki/etcd). Used on the first control plane by node-remove.sh and
+# kubernetes-upgrade-cluster.sh.
+etcdctl_on_node0() {
+    kubectl -n kube-system exec "etcd-${NODE_NAME}" -- etcdctl \
+        --endpoints=https://127.0.0.1:2379 \
+        --cacert=/etc/kubernetes/pki/etcd/ca.crt \
+        --cert=/etc/kubernetes/pki/etcd/server.crt \
+        --key=/etc/kubernetes/pki/etcd/server.key \
+        "$@"
+}
+
 # check_own_node: fails unless this host is the node the script was meant for (hostname, or its
 # first label, = NODE_NAME), before anything is changed: the address in the stack config may
 # reach another machine (a node renamed with its address kept, a VM holding another's address).

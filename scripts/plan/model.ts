@@ -57,6 +57,8 @@ export const stepKinds: readonly StepKind[] = [
     { kind: "control-plane-join", label: "kubeadm join --control-plane", durations: ["join-prepulled"], major: true, shape: "rect", matches: (r) => commandNamed(/-kubeadm-join$/)(r) && /\bJOIN_ROLE='control-plane'/.test(String(r.inputs?.create ?? "")) },
     { kind: "join", label: "kubeadm join", durations: ["join"], major: true, shape: "rect", matches: commandNamed(/-kubeadm-join$/) },
     { kind: "read", label: "read cluster credentials", durations: ["read"], major: false, shape: "rect", matches: commandNamed(/-read-/) },
+    // Issue 12: on a first pulumi up every node is at the version, and each upgrade step only checks.
+    { kind: "upgrade-check", label: "upgrade step (skips: at the version)", durations: ["upgrade-check"], major: false, shape: "rect", matches: commandNamed(/-(kubernetes-upgrade-preflight|upgrade-(kubeadm|drain|kubelet|uncordon))$/) },
     { kind: "command", label: "command", durations: ["command"], major: false, shape: "rect", matches: (r) => isCommand(r.type) },
     { kind: "api-ready", label: "API ready through the VIP", durations: ["api-ready"], major: true, shape: "circle", matches: (r) => r.type.startsWith("pulumi-nodejs:dynamic") && /api-ready$/.test(r.name) },
     { kind: "chart", label: "Helm chart", durations: ["chart"], major: true, shape: "stadium", matches: (r) => /^kubernetes:helm\.sh\/v\d+:(Release|Chart)$/.test(r.type) },

@@ -189,17 +189,19 @@ test("no rendered manifests script contains an include marker", () => {
     }
 });
 
-test("a script includes lib/common.sh once, right after set -euo pipefail and shopt; lib/apt.sh only right after it", () => {
+test("a script includes lib/common.sh once, right after set -euo pipefail and shopt; lib/apt.sh only right after it, lib/kubernetes-apt.sh only right after that", () => {
     const including = scriptNames.filter((name) => INCLUDE_MARKER.test(sourceText(name)));
     assert.ok(including.length >= 4, `only ${including.join(", ")} include the shared helpers`);
     for (const name of including) {
         const lines = sourceText(name).split("\n");
         const markers = lines.filter((line) => INCLUDE_MARKER.test(line));
-        // lib/apt.sh uses log and fail from lib/common.sh, so it comes right after it.
-        const expected = ["# k8s-lab:include lib/common.sh", ...(markers.length > 1 ? ["# k8s-lab:include lib/apt.sh"] : [])];
+        // lib/apt.sh uses log and fail from lib/common.sh, so it comes right after it; lib/kubernetes-apt.sh
+        // (issue 12) uses both.
+        const chain = ["# k8s-lab:include lib/common.sh", "# k8s-lab:include lib/apt.sh", "# k8s-lab:include lib/kubernetes-apt.sh"];
+        const expected = chain.slice(0, Math.max(1, markers.length));
         assert.deepEqual(markers, expected, `${name}: include markers`);
         const first = lines.indexOf(markers[0]);
-        if (markers.length > 1) assert.equal(lines[first + 1], markers[1], `${name}: lib/apt.sh right after lib/common.sh`);
+        markers.forEach((marker, index) => assert.equal(lines[first + index], marker, `${name}: ${marker} right after the one before`));
         // The statements before the marker, trailing comments cut off.
         const before = codeLines(lines.slice(0, first).join("\n"))
             .filter((line) => line.trim() !== "")
@@ -208,8 +210,13 @@ test("a script includes lib/common.sh once, right after set -euo pipefail and sh
     }
     assert.deepEqual(
         including.filter((name) => sourceText(name).includes("# k8s-lab:include lib/apt.sh")).sort(),
-        ["etcd-snapshot-install.sh", "ha-endpoint-install.sh", "node-prepare.sh"],
+        ["etcd-snapshot-install.sh", "ha-endpoint-install.sh", "kubernetes-upgrade-node.sh", "node-prepare.sh"],
         "the scripts that install packages include lib/apt.sh",
+    );
+    assert.deepEqual(
+        including.filter((name) => sourceText(name).includes("# k8s-lab:include lib/kubernetes-apt.sh")).sort(),
+        ["kubernetes-upgrade-node.sh", "node-prepare.sh"],
+        "the scripts that install the Kubernetes packages include lib/kubernetes-apt.sh",
     );
 });
 

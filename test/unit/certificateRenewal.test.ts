@@ -15,7 +15,6 @@ const initialExpiry = inDays(200);
 const inputs = (overrides: Partial<CertificateRenewalInputs> = {}): CertificateRenewalInputs => ({
     initialExpiry,
     renewBeforeDays: 30,
-    kubernetesVersion: "1.34.2",
     ...overrides,
 });
 
@@ -46,15 +45,6 @@ test("past the expiry (a lab left off for a year) a round is due too: renewal wo
     const expired = { ...(await created(inputs())), expires: inDays(-3) };
     assert.equal((await certificateRenewalProvider.diff!("certificates", expired, inputs())).changes, true);
     assert.notEqual(((await certificateRenewalProvider.update!("certificates", expired, inputs())).outs as CertificateRenewalOutputs).round, "initial");
-});
-
-test("a Kubernetes upgrade renews the certificates (kubeadm does): the expiry moves on, no round starts", async () => {
-    const state = { ...(await created(inputs())), expires: inDays(100) };
-    const upgraded = inputs({ kubernetesVersion: "1.35.0" });
-    assert.equal((await certificateRenewalProvider.diff!("certificates", state, upgraded)).changes, true);
-    const next = (await certificateRenewalProvider.update!("certificates", state, upgraded)).outs as CertificateRenewalOutputs;
-    assert.equal(next.round, "initial");
-    assert.ok(Date.parse(next.expires) - Date.now() > 364 * dayMs);
 });
 
 test("the serialized provider (what the engine runs) decides like the module's", async () => {

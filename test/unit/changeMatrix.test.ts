@@ -224,9 +224,37 @@ for (const [row, from, changes, created, deleted] of [
     });
 }
 
-test("change matrix: an allowed kubernetesVersion patch passes the guard", async () => {
-    const result = await plan({ kubernetesVersion: "1.34.3" });
-    assert.notEqual(result.get("lab-identity"), "refused");
+// Issue 12 item 1: a new patch or the next minor upgrades in place. What runs again is node
+// preparation (an update that leaves a joined node's packages to the upgrade), the etcd tools'
+// install, the staged kubeadm configs (node 0's init config, unused after init, and each control
+// plane's apiserver config an OIDC roll would use), and every node's upgrade steps;
+// no VM, init, join or add-on input changes.
+const nodeNames = ["k8s-control01", "k8s-control02", "k8s-control03", "k8s-worker01", "k8s-worker02", "k8s-worker03"];
+const upgradeSteps = (node: string) => ["kubeadm", "drain", "kubelet", "uncordon"].map((step) => `${node}-upgrade-${step}`);
+for (const [row, version] of [
+    ["a kubernetesVersion patch", "1.34.3"],
+    ["the next kubernetesVersion minor", "1.35.0"],
+] as const) {
+    test(`change matrix: ${row} passes the guard and re-runs only the upgrade steps, node preparation and tools' installs (updates); no VM, join or add-on changes`, async () => {
+        const result = await plan({ kubernetesVersion: version });
+        assert.equal(result.get("lab-identity"), "update");
+        assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused", "create", "delete"), []);
+        const updated = withOutcome(result, "update");
+        for (const node of nodeNames) {
+            for (const step of upgradeSteps(node)) assert.equal(result.get(step), "update", step);
+            assert.equal(result.get(`${node}-vm`), "same", node);
+        }
+        assert.equal(result.get("lab-kubernetes-upgrade-preflight"), "update");
+        const expected = /^(lab-identity|lab-kubernetes-upgrade-preflight|k8s-\w+-(prepare|upgrade-(kubeadm|drain|kubelet|uncordon)|etcd-snapshots)|k8s-control0\d-file-kubeadm-(init|apiserver)\.yaml)$/;
+        assert.deepEqual(updated.filter((name) => !expected.test(name)), []);
+        for (const step of ["k8s-control01-kubeadm-init", "k8s-control02-kubeadm-join", "k8s-worker01-kubeadm-join", "k8s-worker01-join-credentials"]) assert.equal(result.get(step), "same", step);
+        assert.deepEqual(updated.filter((name) => name.startsWith("lab-addons")), []);
+    });
+}
+
+test("change matrix: upgradeWorkersAtOnce changes the order of a later upgrade only: no resource's inputs change", async () => {
+    const result = await plan({ upgradeWorkersAtOnce: 2 });
+    assert.deepEqual(withOutcome(result, "create", "delete", "update", "power-cycle", "replace", "refused"), []);
 });
 
 // Issue 13: the add-on switches on a running lab. The kubelet and metrics settings are part of
@@ -316,6 +344,7 @@ test("change matrix: noProxy behind a proxy re-runs node preparation only (updat
         const outcome = await classify(before, after);
         if (outcome !== "same") changed.push(`${after.name} ${outcome}`);
     }
-    assert.deepEqual(changed.filter((line) => !/-(prepare|etcd-snapshots) update$/.test(line)), []);
+    // The upgrade's package steps download through the proxy too (they skip a node at the version).
+    assert.deepEqual(changed.filter((line) => !/-(prepare|etcd-snapshots|upgrade-kubeadm|upgrade-kubelet) update$/.test(line)), []);
     assert.ok(changed.includes("k8s-worker01-prepare update"));
 });
