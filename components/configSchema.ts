@@ -114,7 +114,7 @@ export const configKeys = {
     vrrpRouterId: { type: "integer", default: 51, description: "keepalived virtual_router_id (1-255), unique on the node network." },
 
     // --- Kubernetes
-    kubernetesVersion: { type: "string", default: "1.34.2", description: "Kubernetes version 1.<minor>.<patch>; packages come from pkgs.k8s.io v1.<minor>." },
+    kubernetesVersion: { type: "string", default: "1.34.2", description: "Kubernetes version 1.<minor>.<patch>; packages come from pkgs.k8s.io v1.<minor>. 1.36 and later need containerd 2: node preparation and the upgrade preflight refuse them on a node with containerd 1.x (Ubuntu 24.04's package), since 1.35 is the last minor that supports it." },
     clusterName: { type: "string", default: "lab", description: "Cluster name in kubeadm's ClusterConfiguration and the kubeconfig." },
     podSubnet: { type: "string", default: "10.244.0.0/16", description: "Pod network CIDR (flannel's default)." },
     serviceSubnet: { type: "string", default: "10.96.0.0/12", description: "Service ClusterIP CIDR (kubeadm's default)." },

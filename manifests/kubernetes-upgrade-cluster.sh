@@ -52,6 +52,11 @@ node_field() {
     node_table | awk -v name="$1" -v field="$2" '$1 == name { print $field; exit }'
 }
 
+# container_runtimes: one line per Node: "<name> <container runtime>", e.g. "k8s-worker01 containerd://1.7.28".
+container_runtimes() {
+    kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.nodeInfo.containerRuntimeVersion}{"\n"}{end}'
+}
+
 # minor_of VERSION: the minor of v1.34.2 or 1.34.2.
 minor_of() {
     local version="${1#v}"
@@ -112,6 +117,18 @@ preflight() {
     done <<<"$table"
     [ "${#not_ready[@]}" -eq 0 ] || fail "nodes not Ready: ${not_ready[*]}; an upgrade drains nodes one after another and needs every node Ready first. Fix them and run pulumi up again; nothing was changed."
     [ "${#too_old[@]}" -eq 0 ] || fail "kubelets more than three minors below ${target} (the version skew policy): ${too_old[*]}. Nothing was changed."
+    # Kubernetes 1.35 is the last minor that supports containerd 1.x (Amazon EKS's notes for 1.35:
+    # "Kubernetes 1.35 is the last release supporting containerd 1.x. You must switch to containerd
+    # 2.0 or later before upgrading to the next Kubernetes version"): the roll must not begin.
+    if [ "$target_minor" -ge 36 ]; then
+        local old_runtime=() runtime
+        while read -r name runtime; do
+            case "$runtime" in
+                containerd://1.*) old_runtime+=("${name} (${runtime#containerd://})") ;;
+            esac
+        done < <(container_runtimes)
+        [ "${#old_runtime[@]}" -eq 0 ] || fail "lab:kubernetesVersion ${KUBERNETES_VERSION} needs containerd 2.0 or later on every node (Kubernetes 1.35 is the last minor that supports containerd 1.x); these nodes run containerd 1.x: ${old_runtime[*]}. Stay on 1.35, or move the nodes to containerd 2 first (a template whose containerd package is 2.x, then rebuild the nodes one by one). Nothing was changed."
+    fi
 
     local members count=0 expected
     members="$(etcdctl_on_node0 member list)" || fail "could not list the etcd members through etcd-${NODE_NAME}: nothing was changed"

@@ -413,6 +413,24 @@ detect_prepared_template() {
     log "prepared template: containerd, kubelet/kubeadm/kubectl ${KUBERNETES_VERSION} and the ${#images[@]} Kubernetes images are present; only checking"
 }
 
+# require_containerd_for_kubernetes: fails when KUBERNETES_VERSION's kubelet cannot run on the
+# installed containerd. Kubernetes 1.35 is the last minor that supports containerd 1.x (Amazon
+# EKS's notes for 1.35: "You must switch to containerd 2.0 or later before upgrading to the next
+# Kubernetes version"), and Ubuntu 24.04's containerd package is 1.7: stop before any Kubernetes
+# package is installed, naming the key.
+require_containerd_for_kubernetes() {
+    local minor="${KUBERNETES_VERSION#*.}" version
+    minor="${minor%%.*}"
+    [ "$minor" -ge 36 ] || return 0
+    # "containerd github.com/containerd/containerd 1.7.28 ..." or "... /v2 v2.1.4 ...".
+    version="$(containerd --version | awk '{ print $3 }')"
+    version="${version#v}"
+    if [ "${version%%.*}" -lt 2 ]; then
+        fail "kubernetesVersion ${KUBERNETES_VERSION} needs containerd 2.0 or later, and this node's containerd is ${version} (the template's Ubuntu package): Kubernetes 1.35 is the last minor that supports containerd 1.x. Set kubernetesVersion to a 1.35 release, or use a template whose containerd package is 2.x. Nothing Kubernetes was installed."
+    fi
+    log "containerd ${version} runs Kubernetes ${KUBERNETES_VERSION}"
+}
+
 main() {
     : "${NODE_NAME:?NODE_NAME is required}"
     : "${NODE_ROLE:?NODE_ROLE is required (control-plane or worker)}"
@@ -433,6 +451,7 @@ main() {
     local prepared_template=false
     detect_prepared_template && prepared_template=true
     install_base_packages
+    require_containerd_for_kubernetes
     hold_runtime_packages
     [ "$prepared_template" = true ] || add_kubernetes_repository
     install_kubernetes_packages

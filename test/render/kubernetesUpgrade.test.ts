@@ -108,6 +108,8 @@ function fakeCluster(version: string): FakeCluster {
                 'case "$*" in',
                 "  *--raw=/readyz*) exit 0 ;;",
                 // The node table as the jsonpath prints it: name, Ready, kubelet version, annotation.
+                // Each node's container runtime (containerd 2 unless the test writes $API/runtimes).
+                `  *containerRuntimeVersion*) if [ -f "$API/runtimes" ]; then cat "$API/runtimes"; else awk '{ print $1, "containerd://2.1.4" }' "$API/nodes"; fi ;;`,
                 '  "get nodes -o jsonpath="*) cat "$API/nodes" ;;',
                 '  *"get configmap kubeadm-config"*) echo "kubernetesVersion: $(cat "$API/cluster-version")" ;;',
                 '  *"etcdctl"*"member list"*) for n in 1 2; do echo "8e9e05c52164694$n, started, k8s-control0$n, https://192.168.1.20$n:2380, https://192.168.1.20$n:2379, false"; done ;;',
@@ -325,6 +327,21 @@ test("the preflight refuses a kubelet more than three minors below the target (v
     assert.deepEqual(failed(ran).map((r) => r.step), ["preflight"]);
     assert.match(ran[0].stderr, /kubelets more than three minors below v1\.35\.0 \(the version skew policy\): k8s-worker01 \(v1\.31\.4\)/);
     assert.deepEqual(changingCalls(cluster), []);
+});
+
+test("the preflight refuses Kubernetes 1.36 while a node runs containerd 1.x (1.35 is the last minor that supports it), naming the node; with containerd 2 everywhere it passes", () => {
+    const cluster = fakeCluster("1.35.4");
+    const nodes = fs.readFileSync(path.join(cluster.api, "nodes"), "utf8").trim().split("\n").map((line) => line.split(" ")[0]);
+    fs.writeFileSync(path.join(cluster.api, "runtimes"), nodes.map((node) => `${node} containerd://${node === "k8s-worker02" ? "1.7.28" : "2.1.4"}\n`).join(""));
+    const ran = roll(cluster, "1.36.0");
+    assert.deepEqual(failed(ran).map((r) => r.step), ["preflight"]);
+    assert.match(ran[0].stderr, /lab:kubernetesVersion 1\.36\.0 needs containerd 2\.0 or later on every node .*: k8s-worker02 \(1\.7\.28\)\. Stay on 1\.35/);
+    assert.deepEqual(changingCalls(cluster), []);
+
+    fs.rmSync(path.join(cluster.api, "runtimes"));
+    const passed = roll(cluster, "1.36.0");
+    assert.equal(passed[0].status, 0, passed[0].stderr);
+    assert.match(passed[0].stdout, /preflight passed: control plane v1\.35\.4 -> v1\.36\.0/);
 });
 
 test("uncordon leaves a node someone cordoned by hand alone: only a node the upgrade drained (annotated) is uncordoned", () => {
