@@ -47,8 +47,10 @@ export interface NodeUpgradeSteps {
  * version updates (runs again) every step and `pulumi preview` lists each node's; no VM, init,
  * join or add-on input changes. Every step depends on the one before it: a failed step stops the
  * roll there, and the next `pulumi up` runs the failed step again (its state keeps the old
- * version) and what follows; the scripts skip a node already at the version, so on a new cluster
- * (installed at the version) the steps only check and log.
+ * version) and what follows; the scripts skip a node already at the version. The steps run only
+ * on a change (runScript's onChangeOnly: an `update` command, no `create`), so a new cluster or
+ * node, installed at the version, runs none of them: the chain of every node's steps would
+ * otherwise make a first `pulumi up` grow with the number of workers (one SSH session per step).
  */
 export class KubernetesUpgrade extends pulumi.ComponentResource {
     /** The preflight on node 0 (versions, Ready nodes, etcd health). */
@@ -68,6 +70,7 @@ export class KubernetesUpgrade extends pulumi.ComponentResource {
             {
                 node: first.connection,
                 script: "kubernetes-upgrade-cluster.sh",
+                onChangeOnly: true,
                 env: {
                     UPGRADE_STEP: "preflight",
                     KUBERNETES_VERSION: version,
@@ -87,6 +90,7 @@ export class KubernetesUpgrade extends pulumi.ComponentResource {
                     {
                         node: target.connection,
                         script: "kubernetes-upgrade-node.sh",
+                        onChangeOnly: true,
                         env: {
                             UPGRADE_STEP: step,
                             NODE_ROLE: target.node.role,
@@ -103,6 +107,7 @@ export class KubernetesUpgrade extends pulumi.ComponentResource {
                     {
                         node: first.connection,
                         script: "kubernetes-upgrade-cluster.sh",
+                        onChangeOnly: true,
                         env: { UPGRADE_STEP: step, KUBERNETES_VERSION: version, TARGET_NODE: nodeName, TARGET_ROLE: target.node.role },
                     },
                     { parent: this, dependsOn: [...dependsOn] },

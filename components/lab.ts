@@ -376,7 +376,7 @@ export function proxyEnvironment(cfg: LabConfig): Record<string, string> {
 
 /**
  * Issue 12 item 1: the upgrade steps of every node, after its join (components/kubernetesUpgrade.ts).
- * On a new cluster they find every node at the version and only log so.
+ * They run only when the version changes: a new cluster is installed at it.
  */
 function upgradeKubernetes(
     name: string,

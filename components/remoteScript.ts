@@ -83,6 +83,12 @@ export interface RunScriptArgs {
     readonly triggers?: pulumi.Input<unknown>[];
     /** stdout holds a secret: no logging, stdout marked secret. */
     readonly secretOutput?: boolean;
+    /**
+     * Run only when the command's inputs change, never when it is created (pulumi-command: no
+     * `create` runs nothing and opens no SSH session; `update` runs on a change). For steps that
+     * act on a change of the cluster, e.g. an upgrade: a new node is already as wanted.
+     */
+    readonly onChangeOnly?: boolean;
 }
 
 /**
@@ -96,7 +102,7 @@ export function runScript(name: string, args: RunScriptArgs, opts: pulumi.Custom
         {
             ...commonArgs,
             connection: args.node.connection,
-            create: pulumi.output({ NODE_NAME: args.node.nodeName, ...args.env }).apply(scriptCommandLine),
+            [args.onChangeOnly ? "update" : "create"]: pulumi.output({ NODE_NAME: args.node.nodeName, ...args.env }).apply(scriptCommandLine),
             stdin: renderScript(args.script),
             triggers: args.triggers,
             logging: args.secretOutput ? "none" : "stdoutAndStderr",

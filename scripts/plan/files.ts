@@ -99,7 +99,8 @@ export function plannedFiles(model: PlanModel, manifests: ReadonlyMap<string, st
     for (const resource of model.resources) {
         if (resource.type !== "command:remote:Command" && resource.type !== "command:local:Command") continue;
         const inputs = resource.record.inputs;
-        const create = commandText(inputs.create);
+        // The script a command runs: on create, or only on a change (an upgrade step).
+        const create = commandText(inputs.create) || commandText(inputs.update);
         const stdin = typeof inputs.stdin === "string" ? redact(inputs.stdin) : undefined;
         const directory = resource.type === "command:local:Command" ? "local" : nodeDirectory(resource);
         let delivered: string | undefined;

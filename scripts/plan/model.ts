@@ -46,6 +46,8 @@ export const stepKinds: readonly StepKind[] = [
     { kind: "vm", label: "VM clone + boot", durations: ["clone", "boot"], major: true, shape: "cylinder", matches: (r) => r.type === "vsphere:index/virtualMachine:VirtualMachine" && !isLinkedClone(r) },
     // Issue 14: linkedClones makes the clone a delta disk on the template's snapshot.
     { kind: "vm-linked", label: "VM linked clone + boot", durations: ["linked-clone", "boot"], major: true, shape: "cylinder", matches: (r) => r.type === "vsphere:index/virtualMachine:VirtualMachine" },
+    // Commands that run only on a change (the upgrade steps): nothing runs on a first `pulumi up`.
+    { kind: "on-change", label: "runs on a change", durations: [], major: false, shape: "rect", matches: (r) => isCommand(r.type) && !r.inputs?.create && Boolean(r.inputs?.update) },
     // Commands without a create (drain, kubeadm reset, forget) do their work at destroy: instant on `pulumi up`.
     { kind: "on-destroy", label: "runs on destroy", durations: [], major: false, shape: "rect", matches: (r) => isCommand(r.type) && !r.inputs?.create },
     { kind: "file", label: "stage file", durations: ["file"], major: false, shape: "parallelogram", matches: commandNamed(/-file-/) },
@@ -57,8 +59,6 @@ export const stepKinds: readonly StepKind[] = [
     { kind: "control-plane-join", label: "kubeadm join --control-plane", durations: ["join-prepulled"], major: true, shape: "rect", matches: (r) => commandNamed(/-kubeadm-join$/)(r) && /\bJOIN_ROLE='control-plane'/.test(String(r.inputs?.create ?? "")) },
     { kind: "join", label: "kubeadm join", durations: ["join"], major: true, shape: "rect", matches: commandNamed(/-kubeadm-join$/) },
     { kind: "read", label: "read cluster credentials", durations: ["read"], major: false, shape: "rect", matches: commandNamed(/-read-/) },
-    // Issue 12: on a first pulumi up every node is at the version, and each upgrade step only checks.
-    { kind: "upgrade-check", label: "upgrade step (skips: at the version)", durations: ["upgrade-check"], major: false, shape: "rect", matches: commandNamed(/-(kubernetes-upgrade-preflight|upgrade-(kubeadm|drain|kubelet|uncordon))$/) },
     { kind: "command", label: "command", durations: ["command"], major: false, shape: "rect", matches: (r) => isCommand(r.type) },
     { kind: "api-ready", label: "API ready through the VIP", durations: ["api-ready"], major: true, shape: "circle", matches: (r) => r.type.startsWith("pulumi-nodejs:dynamic") && /api-ready$/.test(r.name) },
     { kind: "chart", label: "Helm chart", durations: ["chart"], major: true, shape: "stadium", matches: (r) => /^kubernetes:helm\.sh\/v\d+:(Release|Chart)$/.test(r.type) },

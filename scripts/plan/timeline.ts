@@ -65,11 +65,6 @@ export const defaultDurations: Readonly<Record<string, number>> = {
     "join-prepulled": 60,
     /** Any other remote command. */
     command: 10,
-    /**
-     * One Kubernetes upgrade step on a first `pulumi up` (issue 12): the node is at the version
-     * already, so the step is one SSH session and one version query before it logs the skip.
-     */
-    "upgrade-check": 3,
     /** The API answering /readyz through the VIP once init is done. */
     "api-ready": 30,
     /** One Helm release installed and ready. */

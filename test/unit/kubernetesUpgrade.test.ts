@@ -15,7 +15,7 @@ const controlPlanes = ["k8s-control01", "k8s-control02", "k8s-control03"];
 const workers = ["k8s-worker01", "k8s-worker02", "k8s-worker03"];
 const steps = ["kubeadm", "drain", "kubelet", "uncordon"] as const;
 const hostOf = (r: RecordedResource) => r.inputs.connection.host as string;
-const envOf = (r: RecordedResource) => r.inputs.create as string;
+const envOf = (r: RecordedResource) => r.inputs.update as string;
 
 describe("the upgrade graph with upgradeWorkersAtOnce 2", () => {
     let recorder: MockRecorder;
@@ -72,6 +72,16 @@ describe("the upgrade graph with upgradeWorkersAtOnce 2", () => {
             for (const upgrade of upgradeSteps) assert.ok(!waits(other, upgrade), `${other.name} waits for ${upgrade.name}`);
         }
     });
+});
+
+test("the upgrade steps run only on a change: no create command (a first pulumi up opens no SSH session for them), the step on update", async () => {
+    const { recorder } = await evaluateProgram(labConfigWith());
+    const steps = recorder.ofType("command:remote:Command").filter((r) => /-upgrade-(kubeadm|drain|kubelet|uncordon)$|-kubernetes-upgrade-preflight$/.test(r.name));
+    assert.equal(steps.length, 6 * 4 + 1);
+    for (const step of steps) {
+        assert.equal(step.inputs.create, undefined, step.name);
+        assert.match(step.inputs.update, /KUBERNETES_VERSION='1\.34\.2'/, step.name);
+    }
 });
 
 test("the default upgradeWorkersAtOnce is 1: every worker waits for the one before", async () => {
