@@ -194,7 +194,6 @@ export class KubernetesLab extends pulumi.ComponentResource {
         // for the previous control plane's, and deletes run the dependent first.
         let previous: pulumi.Resource = first.joined;
         let previousReset: pulumi.Resource | undefined;
-        const controlPlaneJoins: pulumi.Resource[] = [];
         const controlPlaneNodes = [first];
         for (const node of otherControlPlanes) {
             const controlPlane = new ControlPlaneNode(
@@ -204,9 +203,10 @@ export class KubernetesLab extends pulumi.ComponentResource {
             );
             previous = controlPlane.joined;
             previousReset = controlPlane.reset;
-            controlPlaneJoins.push(controlPlane.joined);
             controlPlaneNodes.push(controlPlane);
         }
+        // The joins of the control planes after node 0.
+        const controlPlaneJoins = controlPlaneNodes.slice(1).map((controlPlane) => controlPlane.joined);
         // Issue 13 item 1: an OIDC change rolls onto the running control planes, one at a time.
         const apiServerReconfigure = new ApiServerReconfigure(
             `${name}-apiserver`,
@@ -315,8 +315,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
         // Issue 13: with metricsServer on, every kubelet asks the cluster CA for its serving
         // certificate, also on a node that joined a cluster built without that setting.
         const joins: [string, pulumi.Resource][] = [
-            [firstNode.name, first.joined],
-            ...otherControlPlanes.map((node, index): [string, pulumi.Resource] => [node.name, controlPlaneJoins[index]]),
+            ...cfg.controlPlanes.map((node, index): [string, pulumi.Resource] => [node.name, controlPlaneNodes[index].joined]),
             ...cfg.workers.map((node, index): [string, pulumi.Resource] => [node.name, workers[index].joined]),
         ];
         // A control plane's upgrade comes after its OIDC roll and certificate renewal: each of the

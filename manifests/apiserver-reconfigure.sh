@@ -44,7 +44,6 @@ readonly MANIFEST="${TEST_ROOT}/etc/kubernetes/manifests/kube-apiserver.yaml"
 readonly BACKUP="${STATE_DIR}/kube-apiserver.yaml.before"
 readonly FAILED="${STATE_DIR}/kube-apiserver.yaml.failed"
 readonly ADMIN_KUBECONFIG="${TEST_ROOT}/etc/kubernetes/admin.conf"
-readonly CLUSTER_CA="${TEST_ROOT}/etc/kubernetes/pki/ca.crt"
 readonly API_SERVER_PORT=6443
 
 # check_same_version: fails, changing nothing, when the running apiserver's image is not the
@@ -84,13 +83,6 @@ wait_for_mirror_pod_hash() {
     done
 }
 
-# readyz_answers: this node's own apiserver (not the VIP) answers /readyz, its certificate checked
-# against the cluster CA (kubeadm puts the advertise address in it: cmd/kubeadm/app/util/pkiutil,
-# GetAPIServerAltNames).
-readyz_answers() {
-    curl -fsS --noproxy '*' --max-time 5 --cacert "$CLUSTER_CA" "https://${ADVERTISE_ADDRESS}:${API_SERVER_PORT}/readyz" >/dev/null 2>&1
-}
-
 # wait_for_new_apiserver OLD_HASH: succeeds once the kubelet runs the new static pod (hash changed),
 # it is Ready and the apiserver answers /readyz; fails after APISERVER_WAIT_SECONDS. The hash first:
 # until the kubelet has noticed the file, the old apiserver still answers /readyz.
@@ -98,7 +90,7 @@ wait_for_new_apiserver() {
     local old_hash="$1" deadline=$((SECONDS + APISERVER_WAIT_SECONDS)) state
     while :; do
         state="$(mirror_pod_state)"
-        if [ -n "${state%%|*}" ] && [ "${state%%|*}" != "$old_hash" ] && [ "${state#*|}" = True ] && readyz_answers; then
+        if [ -n "${state%%|*}" ] && [ "${state%%|*}" != "$old_hash" ] && [ "${state#*|}" = True ] && local_apiserver_ready "$ADVERTISE_ADDRESS" "$API_SERVER_PORT"; then
             return 0
         fi
         [ "$SECONDS" -lt "$deadline" ] || return 1

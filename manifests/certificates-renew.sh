@@ -19,7 +19,7 @@
 #   CRI_ENDPOINT            containerd's socket   (default unix:///run/containerd/containerd.sock)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
 # Reads: /etc/kubernetes/pki/apiserver.crt (its expiry stands for the node's leaf certificates:
-#   kubeadm makes and renews them together), /etc/kubernetes/admin.conf. Secrets: none printed.
+#   kubeadm makes and renews them together), /etc/kubernetes/pki/ca.crt. Secrets: none printed.
 # Stdout: progress lines only. Idempotent: a re-run of a round finds the certificates newer than
 #   it, and a run that stopped half-way puts every manifest back (at its exit, or the next run's start).
 set -euo pipefail
@@ -32,7 +32,6 @@ readonly MANIFEST_DIR="${KUBERNETES_DIR}/manifests"
 # Outside the kubelet's manifest folder, root-only: a manifest here is a stopped static pod.
 readonly PAUSED_DIR="${KUBERNETES_DIR}/manifests-paused-for-renewal"
 readonly API_SERVER_CERT="${KUBERNETES_DIR}/pki/apiserver.crt"
-readonly ADMIN_KUBECONFIG="${KUBERNETES_DIR}/admin.conf"
 # etcd first, then the apiserver, whose /readyz also checks etcd: one member restarts at a time.
 readonly STATIC_PODS="etcd kube-apiserver kube-controller-manager kube-scheduler"
 
@@ -77,11 +76,6 @@ restore_paused_manifests() {
     done
 }
 
-# local_api_ready: this node's own apiserver answers /readyz (not another one behind the VIP).
-local_api_ready() {
-    kubectl --kubeconfig "$ADMIN_KUBECONFIG" --server "https://${ADVERTISE_ADDRESS}:${API_SERVER_BIND_PORT}" get --raw=/readyz >/dev/null 2>&1
-}
-
 # restart_static_pod NAME: stops the pod by moving its manifest out, starts it by moving it back.
 restart_static_pod() {
     local name="$1"
@@ -91,7 +85,7 @@ restart_static_pod() {
     mv "${PAUSED_DIR}/${name}.yaml" "${MANIFEST_DIR}/"
     wait_until "${name} did not run again" pod_running "$name"
     if [ "$name" = kube-apiserver ]; then
-        wait_until "kube-apiserver did not answer /readyz on ${ADVERTISE_ADDRESS}" local_api_ready
+        wait_until "kube-apiserver did not answer /readyz on ${ADVERTISE_ADDRESS}" local_apiserver_ready "$ADVERTISE_ADDRESS" "$API_SERVER_BIND_PORT"
     fi
     log "${name} restarted"
 }

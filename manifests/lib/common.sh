@@ -55,6 +55,13 @@ wait_for_api() {
     done
 }
 
+# local_apiserver_ready ADDRESS PORT: this node's own apiserver (not another one behind the VIP)
+# answers /readyz at ADDRESS:PORT, its certificate checked against the cluster CA (kubeadm puts the
+# advertise address in it: cmd/kubeadm/app/util/pkiutil, GetAPIServerAltNames).
+local_apiserver_ready() {
+    curl -fsS --noproxy '*' --max-time 5 --cacert "${TEST_ROOT}/etc/kubernetes/pki/ca.crt" "https://$1:$2/readyz" >/dev/null 2>&1
+}
+
 # step_done STEP: succeeds when STEP (kubeadm-init, kubeadm-join) has succeeded on this node before.
 step_done() { [ -f "${STATE_DIR}/$1.done" ]; }
 

@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
 import { renderScript } from "../../components/render/manifests";
+import { standInNode } from "../helpers/standInNode";
 import { requireTool } from "../helpers/tools";
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "i12-certificates-renew-"));
@@ -49,6 +50,7 @@ const renewedCertificate = certificate("renewed", new Date(now.getTime() - 5 * 6
 
 interface FakeControlPlane {
     readonly root: string;
+    readonly bin: string;
     readonly calls: string;
     readonly manifests: string;
 }
@@ -57,27 +59,22 @@ interface FakeControlPlane {
  * A control plane with its four static pod manifests and an apiserver certificate. kubeadm `certs
  * renew all` installs the renewed certificate (fails with FAKE_RENEW_FAILS=1); crictl lists a pod
  * as running while its manifest is in place (FAKE_NEVER_STOPS=<pod>: that one keeps running);
- * kubectl's /readyz answers; sleep returns at once.
+ * curl's /readyz answers; sleep returns at once.
  */
 function fakeControlPlane(apiServerCertificate: string): FakeControlPlane {
     const root = fs.mkdtempSync(path.join(workDir, "node-"));
-    const bin = path.join(root, "bin");
     const manifests = path.join(root, "etc", "kubernetes", "manifests");
     const pki = path.join(root, "etc", "kubernetes", "pki");
-    for (const dir of [bin, manifests, pki]) fs.mkdirSync(dir, { recursive: true });
+    for (const dir of [manifests, pki]) fs.mkdirSync(dir, { recursive: true });
     for (const pod of staticPods) fs.writeFileSync(path.join(manifests, `${pod}.yaml`), `# ${pod}\n`);
     fs.copyFileSync(apiServerCertificate, path.join(pki, "apiserver.crt"));
-    fs.writeFileSync(path.join(root, "etc", "kubernetes", "admin.conf"), "stand-in\n");
-    const calls = path.join(root, "calls.log");
-    fs.writeFileSync(calls, "");
-    const standIn = (name: string, body: string, record = true) =>
-        fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${record ? `echo "${name} $*" >>"${calls}"\n` : ""}${body}\n`, { mode: 0o755 });
-    standIn("hostname", 'echo "k8s-control02"', false);
-    standIn("id", "echo 0", false);
-    standIn("sleep", "exit 0", false);
+    const { bin, calls, standIn } = standInNode(root, "k8s-control02");
+    // Tools whose calls the tests do not look at: written without the recording line.
+    const silent = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+    silent("sleep", "exit 0");
     standIn("kubeadm", `[ "\${FAKE_RENEW_FAILS:-0}" = 1 ] && exit 1\n[ "$*" = "certs renew all" ] && cp "${renewedCertificate}" "${pki}/apiserver.crt"`);
     // Only what changes is recorded: the pod's state as the kubelet would see it, once per change.
-    standIn(
+    silent(
         "crictl",
         [
             'args="$*"; pod="${args##*--name ^}"; pod="${pod%%\\$*}"',
@@ -87,10 +84,9 @@ function fakeControlPlane(apiServerCertificate: string): FakeControlPlane {
             '[ "$state" = running ] && echo "container-of-$pod"',
             "exit 0",
         ].join("\n"),
-        false,
     );
-    standIn("kubectl", "exit 0");
-    return { root, calls, manifests };
+    standIn("curl", "exit 0");
+    return { root, bin, calls, manifests };
 }
 
 function renew(node: FakeControlPlane, env: Record<string, string>) {
@@ -99,7 +95,7 @@ function renew(node: FakeControlPlane, env: Record<string, string>) {
     return spawnSync("bash", ["-c", 'source "$0"', file], {
         encoding: "utf8",
         env: {
-            PATH: `${path.join(node.root, "bin")}:/usr/bin:/bin`,
+            PATH: `${node.bin}:/usr/bin:/bin`,
             K8S_LAB_TEST_ROOT: node.root,
             NODE_NAME: "k8s-control02",
             ADVERTISE_ADDRESS: "192.168.1.201",
@@ -110,7 +106,9 @@ function renew(node: FakeControlPlane, env: Record<string, string>) {
     });
 }
 
-const callLines = (node: FakeControlPlane) => fs.readFileSync(node.calls, "utf8").trim().split("\n").filter(Boolean);
+// The calls the script makes, without lib/common.sh's own-node and root checks (hostname, id).
+const callLines = (node: FakeControlPlane) =>
+    fs.readFileSync(node.calls, "utf8").trim().split("\n").filter((line) => line !== "" && !/^(hostname|id)\b/.test(line));
 const manifestsInPlace = (node: FakeControlPlane) => fs.readdirSync(node.manifests).sort();
 
 test("round 'initial' (the first pulumi up): nothing is renewed or restarted", () => {
@@ -129,7 +127,7 @@ test("in a round, the certificates are renewed, then each static pod is restarte
     assert.deepEqual(callLines(node), [
         "kubeadm certs renew all",
         ...restarts.slice(0, 4),
-        "kubectl --kubeconfig " + path.join(node.root, "etc/kubernetes/admin.conf") + " --server https://192.168.1.201:6443 get --raw=/readyz",
+        `curl -fsS --noproxy * --max-time 5 --cacert ${path.join(node.root, "etc/kubernetes/pki/ca.crt")} https://192.168.1.201:6443/readyz`,
         ...restarts.slice(4),
     ]);
     assert.deepEqual(manifestsInPlace(node), staticPods.map((pod) => `${pod}.yaml`).sort());

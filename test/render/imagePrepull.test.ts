@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderScript } from "../../components/render/manifests";
+import { standInNode } from "../helpers/standInNode";
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "i14-prepull-"));
 after(() => fs.rmSync(workDir, { recursive: true, force: true }));
@@ -41,16 +42,9 @@ interface FakeNode {
  */
 function fakeNode(host: string): FakeNode {
     const root = fs.mkdtempSync(path.join(workDir, "node-"));
-    const bin = path.join(root, "bin");
-    fs.mkdirSync(bin);
-    const calls = path.join(root, "calls.log");
+    const { calls, standIn } = standInNode(root, host);
     const images = path.join(root, "images.txt");
-    fs.writeFileSync(calls, "");
     fs.writeFileSync(images, "");
-    const standIn = (name: string, body: string) =>
-        fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >>"${calls}"\n${body}\n`, { mode: 0o755 });
-    standIn("hostname", `echo "${host}"`);
-    standIn("id", "echo 0");
     standIn("kubeadm", ['if [ "$1 $2 $3" = "config images list" ]; then', ...KUBEADM_IMAGES.map((i) => `  echo ${i}`), "fi"].join("\n"));
     standIn(
         "crictl",
