@@ -11,6 +11,7 @@ import { LabConfig, LabConfigError, NodeRole } from "./config";
 import { ClusterInitArgs, ControlPlaneNode, kubeadmClusterArgs } from "./controlPlaneNode";
 import { HaEndpoint } from "./haEndpoint";
 import { KubernetesUpgrade } from "./kubernetesUpgrade";
+import { NodeResizeRoll } from "./nodeResizeRoll";
 import { NodeVm, templateProblems, VspherePlacement } from "./nodeVm";
 import { apiServerFiles } from "./render/apiServerHardening";
 import { clientCertificateExpiry, daysUntil, kubeconfigForWorkstation } from "./render/kubeconfig";
@@ -86,8 +87,9 @@ export class KubernetesLab extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        // Issue 11: refuses at preview a change that would power-cycle two or more VMs at once.
-        const roleKeys = { controlPlanes: "controlPlaneCpus/controlPlaneMemoryMb/reserveControlPlaneMemory", workers: "workerCpus/workerMemoryMb" };
+        // Issue 11: records every node's size and refuses at preview a resize in the same
+        // `pulumi up` as a Kubernetes upgrade (two rolls would drain two nodes at once).
+        const roleKeys = { controlPlanes: "controlPlaneCpus/controlPlaneMemoryMb", workers: "workerCpus/workerMemoryMb" };
         const sizes: Record<string, NodeSize> = Object.fromEntries(
             (["controlPlanes", "workers"] as const).flatMap((list) =>
                 cfg[list].map((node, index) => [
@@ -96,10 +98,15 @@ export class KubernetesLab extends pulumi.ComponentResource {
                 ]),
             ),
         );
-        const resizeGuard = new ResizeGuard(`${name}-resize-guard`, { nodes: sizes }, { parent: this });
+        const resizeGuard = new ResizeGuard(`${name}-resize-guard`, { nodes: sizes, kubernetesVersion: cfg.kubernetes.version }, { parent: this });
         const placement = lookUpPlacement(name, cfg, this);
+        // Each VM waits for its node's resize drain, which the roll below creates from the VMs'
+        // host keys: a promise stands for the drain until then.
+        const resizeDrains = new Map<string, Deferred<pulumi.Resource>>();
         const nodeVms = new Map<string, NodeVm>();
         for (const node of [...cfg.controlPlanes, ...cfg.workers]) {
+            const drain = deferred<pulumi.Resource>();
+            resizeDrains.set(node.name, drain);
             nodeVms.set(
                 node.name,
                 new NodeVm(
@@ -111,12 +118,32 @@ export class KubernetesLab extends pulumi.ComponentResource {
                         adminUser: cfg.ssh.user,
                         sshPublicKey: cfg.ssh.publicKey,
                         apiHost: cfg.apiEndpoint.dnsName ? { name: cfg.apiEndpoint.dnsName, address: cfg.apiEndpoint.vip } : undefined,
-                        after: [resizeGuard],
+                        after: [resizeGuard, drain.promise],
                     },
                     { parent: this },
                 ),
             );
         }
+        // Issue 11 item 4: a CPU or memory change power-cycles the VMs one at a time, each drained
+        // before and Ready and uncordoned after (components/nodeResizeRoll.ts).
+        // Its steps reach the control planes at their configured addresses (not through the VMs).
+        const byConfiguredAddress = (node: LabConfig["controlPlanes"][number]): NodeConnection => {
+            const nodeVm = nodeVms.get(node.name)!;
+            return { nodeName: node.name, vm: nodeVm.vm, connection: sshConnection(node.address, cfg.ssh.user, cfg.ssh.privateKey, nodeVm.hostPublicKey) };
+        };
+        const resizeRoll = new NodeResizeRoll(
+            `${name}-resize`,
+            {
+                controlPlanes: cfg.controlPlanes,
+                workers: cfg.workers,
+                nodeZero: byConfiguredAddress(cfg.controlPlanes[0]),
+                secondControlPlane: cfg.controlPlanes.length > 1 ? byConfiguredAddress(cfg.controlPlanes[1]) : undefined,
+                nodeZeroVm: nodeVms.get(cfg.controlPlanes[0].name)!.vm,
+                after: [resizeGuard],
+            },
+            { parent: this },
+        );
+        for (const [nodeName, drain] of resizeDrains) drain.resolve(resizeRoll.nodes.get(nodeName)!.drain);
         this.nodeVms = nodeVms;
         // Issue 13 item 6: DRS keeps the control planes on different ESXi hosts, so one host's
         // failure takes at most one etcd member. Not mandatory: vSphere does not refuse an
@@ -434,4 +461,16 @@ function lookUpPlacement(name: string, cfg: LabConfig, parent: pulumi.Resource):
         linkedClone: cfg.vsphere.linkedClones,
         computeClusterId: computeCluster?.id,
     };
+}
+
+/** A promise with its resolve function, for a resource that is created after the one that waits for it. */
+interface Deferred<T> {
+    readonly promise: Promise<T>;
+    readonly resolve: (value: T) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+    let resolve!: (value: T) => void;
+    const promise = new Promise<T>((settle) => (resolve = settle));
+    return { promise, resolve };
 }

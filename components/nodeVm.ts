@@ -42,8 +42,11 @@ export interface NodeVmArgs {
     readonly sshPublicKey: string;
     /** The API's DNS name and VIP for the guest's /etc/hosts; absent when the endpoint is the VIP itself. */
     readonly apiHost?: { readonly name: string; readonly address: string };
-    /** Resources the VM waits for: the resize guard (issue 11) judges a change before any VM moves. */
-    readonly after?: readonly pulumi.Resource[];
+    /**
+     * Resources the VM waits for: the resize guard (issue 11) judges a change before any VM moves,
+     * and the node's resize drain empties it before a new size power-cycles it (a promise of it).
+     */
+    readonly after?: readonly pulumi.Input<pulumi.Resource>[];
 }
 
 /**

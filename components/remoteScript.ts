@@ -89,6 +89,11 @@ export interface RunScriptArgs {
      * act on a change of the cluster, e.g. an upgrade: a new node is already as wanted.
      */
     readonly onChangeOnly?: boolean;
+    /**
+     * Replace the command with its node's VM (default true), so a rebuilt node runs it again. Off
+     * for a step that must not depend on that VM (replaceWith is also a dependency).
+     */
+    readonly replaceWithNodeVm?: boolean;
 }
 
 /**
@@ -108,7 +113,7 @@ export function runScript(name: string, args: RunScriptArgs, opts: pulumi.Custom
             logging: args.secretOutput ? "none" : "stdoutAndStderr",
         },
         // Issue 11: a run-once step is replaced with its node's VM, so a rebuilt node is prepared and joined again.
-        pulumi.mergeOptions(opts, { replaceWith: [args.node.vm], ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) }),
+        pulumi.mergeOptions(opts, { replaceWith: args.replaceWithNodeVm === false ? [] : [args.node.vm], ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) }),
     );
 }
 

@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 
 // Issue 11: the resize guard. A CPU or memory change power-cycles the node's VM (vSphere: no
-// hot-add is enabled on the lab's VMs), and Pulumi updates every changed VM at the same time: a
-// role-wide key (controlPlaneMemoryMb, ...) would take every control plane down at once and etcd
-// with them. This dynamic resource holds each node's size; its `check(olds, news)` runs at
-// preview and refuses a change that resizes more than one node, naming the keys and the way to
-// roll it (one node per `pulumi up`). Every VM depends on it, so it is judged before any VM moves.
+// hot-add is enabled on the lab's VMs), and components/nodeResizeRoll.ts rolls it over the nodes
+// one at a time, each drained before and Ready after. A Kubernetes upgrade rolls over the nodes the
+// same way, but the two rolls are not chained to each other (each VM would otherwise wait for the
+// cluster): in one `pulumi up` they could take two nodes, two etcd members, down at once. This
+// dynamic resource holds each node's size and the Kubernetes version; its `check(olds, news)` runs
+// at preview and refuses a resize together with an upgrade, naming the keys and the way to do them
+// one after the other. Every VM and the first resize step depend on it, so it is judged before any
+// node moves. (A memory reservation change is not a resize: vSphere changes a reservation on a
+// running VM, terraform-provider-vsphere expandVirtualMachineResourceAllocation.)
 //
 // Like providers/clusterIdentity.ts, the provider's methods are serialized into a separate
 // process: everything they use is plain data or a plain function declaration below.
@@ -20,36 +24,33 @@ export interface NodeSize {
     readonly keys: string;
 }
 
-/** The guard's inputs: every node's size, by node name. */
+/** The guard's inputs: every node's size, by node name, and the configured Kubernetes version. */
 export interface ResizeGuardInputs {
     nodes: Record<string, NodeSize>;
+    /** Absent in the state of a stack deployed before the guard recorded it. */
+    kubernetesVersion?: string;
 }
 
 /**
- * The reason a change of sizes is refused, or undefined when at most one existing node is resized.
- * Nodes added or removed do not count: they are created or deleted, not power-cycled.
+ * The reason a change is refused, or undefined: an existing node's CPU or memory change (a power
+ * cycle) in the same `pulumi up` as a change of the Kubernetes version. Nodes added or removed do
+ * not count: they are created or deleted, not power-cycled. A version recorded by an older program
+ * (absent) is not compared.
  *
  * Self-contained on purpose: the dynamic provider's serialized `check` calls it.
  */
-export function judgeResize(before: Record<string, NodeSize>, after: Record<string, NodeSize>): string | undefined {
-    const resized = Object.keys(after)
-        .filter((name) => name in before)
-        .filter((name) => {
-            const [old, next] = [before[name], after[name]];
-            return old.cpus !== next.cpus || old.memoryMb !== next.memoryMb || old.reserveMemory !== next.reserveMemory;
-        })
+export function judgeResize(before: ResizeGuardInputs, after: ResizeGuardInputs): string | undefined {
+    const resized = Object.keys(after.nodes)
+        .filter((name) => name in before.nodes)
+        .filter((name) => before.nodes[name].cpus !== after.nodes[name].cpus || before.nodes[name].memoryMb !== after.nodes[name].memoryMb)
         .sort();
-    if (resized.length <= 1) return undefined;
-    const controlPlanes = resized.filter((name) => after[name].role === "control-plane").length;
-    const why =
-        controlPlanes >= 2
-            ? `${controlPlanes} control planes down at the same time lose etcd's quorum and the API`
-            : "their workloads stop at the same time";
+    const upgraded = before.kubernetesVersion !== undefined && before.kubernetesVersion !== after.kubernetesVersion;
+    if (resized.length === 0 || !upgraded) return undefined;
     return (
-        `this change resizes ${resized.length} nodes at once (${resized.map((name) => `${name}: ${after[name].keys}`).join("; ")}): ` +
-        `each resize power-cycles the node's VM, and ${why}. Nothing was changed. Resize one node per pulumi up: ` +
-        "give one entry of controlPlanes or workers its own cpus/memoryMb (e.g. workers[0].memoryMb: 8192), run pulumi up, then the next; " +
-        "set the role-wide key (controlPlaneCpus, controlPlaneMemoryMb, workerCpus, workerMemoryMb, reserveControlPlaneMemory) once every node has the new size."
+        `k8s-vsphere-lab:kubernetesVersion changes from ${before.kubernetesVersion} to ${after.kubernetesVersion} in the same pulumi up as the size of ` +
+        `${resized.map((name) => `${name} (${after.nodes[name].keys})`).join(", ")}: the upgrade and the resize each take one node down at a time, ` +
+        "but not in turn with each other, so two nodes (two etcd members) could be down at once. Nothing was changed. " +
+        `Put kubernetesVersion back to ${before.kubernetesVersion} and run pulumi up (the resize), then set it again and run pulumi up (the upgrade).`
     );
 }
 
@@ -57,12 +58,12 @@ export function judgeResize(before: Record<string, NodeSize>, after: Record<stri
 export const resizeGuardProvider: pulumi.dynamic.ResourceProvider<ResizeGuardInputs, ResizeGuardInputs> = {
     async check(olds, news) {
         const deployed = olds && typeof olds === "object" && olds.nodes && typeof olds.nodes === "object";
-        const reason = deployed ? judgeResize(olds.nodes, news.nodes) : undefined;
+        const reason = deployed ? judgeResize(olds, news) : undefined;
         return { inputs: news, failures: reason === undefined ? [] : [{ property: "nodes", reason }] };
     },
 
     async diff(_id, olds, news) {
-        return { changes: JSON.stringify(olds.nodes) !== JSON.stringify(news.nodes), replaces: [], deleteBeforeReplace: false };
+        return { changes: JSON.stringify([olds.nodes, olds.kubernetesVersion]) !== JSON.stringify([news.nodes, news.kubernetesVersion]), replaces: [], deleteBeforeReplace: false };
     },
 
     async create(inputs) {
@@ -74,7 +75,7 @@ export const resizeGuardProvider: pulumi.dynamic.ResourceProvider<ResizeGuardInp
     },
 };
 
-/** Records every node's size and refuses, at preview, a change that resizes two or more nodes at once. */
+/** Records every node's size and the Kubernetes version; refuses, at preview, a resize together with an upgrade. */
 export class ResizeGuard extends pulumi.dynamic.Resource {
     constructor(name: string, args: ResizeGuardInputs, opts?: pulumi.CustomResourceOptions) {
         super(resizeGuardProvider, name, { ...args }, opts, "lab", "ResizeGuard");

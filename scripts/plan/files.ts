@@ -127,7 +127,7 @@ export function plannedFiles(model: PlanModel, manifests: ReadonlyMap<string, st
     for (const [directory, entries] of commandsByNode) {
         add({
             path: path.posix.join(directory, "commands.txt"),
-            content: `# Commands run on ${directory}, in the order the program registers them (each waits for its dependencies).\n\n${entries.join("\n\n")}\n`,
+            content: `# Commands run on ${directory}, in the order the program declares them (each waits for its dependencies).\n\n${entries.join("\n\n")}\n`,
             source: "plan",
         });
     }

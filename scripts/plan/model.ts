@@ -91,7 +91,7 @@ export interface PlanModel {
     readonly stack: string;
     readonly project: string;
     readonly nodes: readonly PlanNode[];
-    /** Every resource in registration order. */
+    /** Every resource in the order the program declares it. */
     readonly resources: readonly PlanResource[];
     readonly roots: readonly PlanResource[];
     readonly byUrn: ReadonlyMap<string, PlanResource>;

@@ -20,6 +20,7 @@ export async function evaluateProgram(config: RawStackConfig): Promise<{ recorde
     const { recorder, load } = prepareProgram(config);
     const exports = load();
     await settled();
+    recorder.sortByDeclaration();
     return { recorder, exports };
 }
 

@@ -186,6 +186,24 @@ export class MockRecorder {
     public readonly resources: RecordedResource[] = [];
     public readonly invokes: RecordedInvoke[] = [];
     public behaviour: MockBehaviour = defaultBehaviour;
+    /** "type::name" of every resource in the order the program declared it (its constructor ran). */
+    public readonly declared: string[] = [];
+
+    /**
+     * Puts `resources` in the order the program declared them. Registrations reach the engine when
+     * their inputs resolve, and that order can change from one run to the next (a resource that
+     * waits for another's URN, e.g. a VM for its node's resize drain); the declaration order is
+     * the program's own, the same on every run.
+     */
+    sortByDeclaration(): void {
+        const index = new Map<string, number>();
+        this.declared.forEach((key, i) => {
+            if (!index.has(key)) index.set(key, i);
+        });
+        const position = (r: RecordedResource) => index.get(`${r.type}::${r.name}`) ?? Number.MAX_SAFE_INTEGER;
+        const sorted = this.resources.map((r, i) => ({ r, i })).sort((a, b) => position(a.r) - position(b.r) || a.i - b.i);
+        this.resources.splice(0, this.resources.length, ...sorted.map(({ r }) => r));
+    }
 
     /** Registered resources of a type token. */
     ofType(type: string): RecordedResource[] {
@@ -208,6 +226,7 @@ export class MockRecorder {
 
     clear(): void {
         this.resources.length = 0;
+        this.declared.length = 0;
         this.invokes.length = 0;
         this.behaviour = defaultBehaviour;
     }
@@ -363,6 +382,15 @@ export function installMocks(stack = "test"): MockRecorder {
             provider: req.getProvider(),
         });
         invoke(req, callback);
+    };
+    // Observe the declarations: the Resource constructor calls the runtime's registerResource at
+    // once (through the module object, so this wrapper sees it), before any input resolves.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const runtimeResource = require("@pulumi/pulumi/runtime/resource");
+    const declare = runtimeResource.registerResource;
+    runtimeResource.registerResource = (res: unknown, parent: unknown, type: string, name: string, ...rest: unknown[]) => {
+        recorder.declared.push(`${type}::${name}`);
+        return declare(res, parent, type, name, ...rest);
     };
     installed = recorder;
     return recorder;

@@ -34,7 +34,7 @@ function run(script: string, node: ReturnType<typeof fakeNode>, env: Record<stri
     });
 }
 
-const nodeScripts = ["node-prepare.sh", "kubeadm-init.sh", "kubeadm-join.sh", "node-reset.sh", "node-remove.sh", "join-credentials-mint.sh", "join-credentials-revoke.sh", "kubelet-serving-certs.sh", "control-plane-taint.sh"];
+const nodeScripts = ["node-prepare.sh", "kubeadm-init.sh", "kubeadm-join.sh", "node-reset.sh", "node-remove.sh", "join-credentials-mint.sh", "join-credentials-revoke.sh", "kubelet-serving-certs.sh", "control-plane-taint.sh", "node-resize.sh"];
 
 for (const script of nodeScripts) {
     test(`${script} stops before doing anything on a host that is not NODE_NAME`, () => {

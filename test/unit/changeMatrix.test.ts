@@ -9,8 +9,10 @@
 //  - replaceWith (@pulumi/pulumi resource.d.ts): a resource is replaced when one it lists is.
 //  - vsphere VirtualMachine (pulumi-vsphere v4.17.0, terraform-provider-vsphere docs): a change
 //    under `clone` replaces the VM (unless ignored with ignoreChanges); numCpus/memory changes
-//    power-cycle it (no CPU/memory hot-add is enabled); an extraConfig change power-cycles it
-//    unless extraConfigRebootRequired is false; other changes update it in place.
+//    power-cycle it (no CPU/memory hot-add is enabled: vsphere/virtual_machine_config_structure.go,
+//    expandCPUCountConfig and expandMemorySizeConfig set reboot_required); a memoryReservation
+//    change does not (expandVirtualMachineResourceAllocation, no restart); an extraConfig change
+//    power-cycles it unless extraConfigRebootRequired is false; other changes update it in place.
 //  - replaceOnChanges (Pulumi resource option docs): a change of a listed input replaces the
 //    resource, and with deleteBeforeReplace the old one is deleted before the new one is created.
 //  - anything else: an input change is an update.
@@ -65,7 +67,7 @@ async function classify(before: RecordedResource, after: RecordedResource): Prom
     if (before.type === "command:remote:Command") return changed.includes("triggers") ? "replace" : "update";
     if (before.type === "vsphere:index/virtualMachine:VirtualMachine") {
         if (changed.includes("clone")) return "replace";
-        if (changed.some((key) => ["numCpus", "memory", "memoryReservation"].includes(key))) return "power-cycle";
+        if (changed.some((key) => ["numCpus", "memory"].includes(key))) return "power-cycle";
         if (changed.includes("extraConfig") && after.inputs.extraConfigRebootRequired !== false) return "power-cycle";
     }
     return "update";
@@ -128,25 +130,42 @@ const refusedRows: [string, Record<string, unknown>][] = [
     ["podSecurityStandard", { podSecurityStandard: "restricted" }],
 ];
 
-// Issue 11 item 4: role-wide size keys would power-cycle every VM of the role at once.
-for (const [row, changes] of [
-    ["controlPlaneMemoryMb", { controlPlaneMemoryMb: 4096 }],
-    ["controlPlaneCpus", { controlPlaneCpus: 4 }],
-    ["reserveControlPlaneMemory", { reserveControlPlaneMemory: true }],
-    ["workerCpus", { workerCpus: 4 }],
-    ["workerMemoryMb", { workerMemoryMb: 8192 }],
+// Issue 11 item 4: a resize rolls (components/nodeResizeRoll.ts): every resized VM is power-cycled,
+// and exactly the resized nodes' drain and return steps run (their order is tested in
+// test/unit/nodeResizeRoll.test.ts); nothing is refused, replaced, created or deleted.
+const controlPlaneVms = vms.slice(0, 3);
+const workerVms = vms.slice(3);
+const resizeSteps = (vmNames: readonly string[]) => vmNames.flatMap((vm) => [vm.replace(/-vm$/, "-resize-drain"), vm.replace(/-vm$/, "-resize-return")]);
+for (const [row, changes, resized] of [
+    ["controlPlaneMemoryMb", { controlPlaneMemoryMb: 4096 }, controlPlaneVms],
+    ["controlPlaneCpus", { controlPlaneCpus: 4 }, controlPlaneVms],
+    ["workerCpus", { workerCpus: 4 }, workerVms],
+    ["workerMemoryMb", { workerMemoryMb: 8192 }, workerVms],
 ] as const) {
-    test(`change matrix: ${row} (every node of the role at once) is refused at preview by the resize guard`, async () => {
+    test(`change matrix: ${row} power-cycles every VM of the role, each drained before and returned after by its own resize steps`, async () => {
         const result = await plan(changes);
-        assert.equal(result.get("lab-resize-guard"), "refused");
+        assert.deepEqual(withOutcome(result, "power-cycle"), [...resized].sort());
+        assert.deepEqual(withOutcome(result, "update"), [...resizeSteps(resized), "lab-resize-guard"].sort());
+        assert.deepEqual(withOutcome(result, "replace", "refused", "create", "delete"), []);
     });
 }
 
-test("change matrix: one node's own memoryMb power-cycles that VM only, and no kubeadm step runs again", async () => {
+test("change matrix: one node's own memoryMb power-cycles that VM only and runs its resize steps; no kubeadm step runs again", async () => {
     const result = await plan({ workers: [{ name: "k8s-worker01", address: "192.168.1.210", memoryMb: 8192 }, { name: "k8s-worker02", address: "192.168.1.211" }, { name: "k8s-worker03", address: "192.168.1.212" }] });
-    assert.notEqual(result.get("lab-resize-guard"), "refused");
     assert.deepEqual(withOutcome(result, "power-cycle"), ["k8s-worker01-vm"]);
+    assert.deepEqual(withOutcome(result, "update"), ["k8s-worker01-resize-drain", "k8s-worker01-resize-return", "lab-resize-guard"]);
     assert.deepEqual(withOutcome(result, "replace", "refused", "create", "delete"), []);
+});
+
+test("change matrix: reserveControlPlaneMemory changes the control planes' reservations in place: no power cycle, no drain", async () => {
+    const result = await plan({ reserveControlPlaneMemory: true });
+    assert.deepEqual(withOutcome(result, "update"), [...controlPlaneVms, "lab-resize-guard"].sort());
+    assert.deepEqual(withOutcome(result, "power-cycle", "replace", "refused", "create", "delete"), []);
+});
+
+test("change matrix: a resize together with a kubernetesVersion change is refused at preview by the resize guard", async () => {
+    const result = await plan({ workerMemoryMb: 8192, kubernetesVersion: "1.35.0" });
+    assert.equal(result.get("lab-resize-guard"), "refused");
 });
 
 for (const [row, changes] of refusedRows) {
@@ -245,7 +264,7 @@ for (const [row, version] of [
             assert.equal(result.get(`${node}-vm`), "same", node);
         }
         assert.equal(result.get("lab-kubernetes-upgrade-preflight"), "update");
-        const expected = /^(lab-identity|lab-kubernetes-upgrade-preflight|k8s-\w+-(prepare|upgrade-(kubeadm|drain|kubelet|uncordon)|etcd-snapshots)|k8s-control0\d-file-kubeadm-(init|apiserver)\.yaml)$/;
+        const expected = /^(lab-identity|lab-resize-guard|lab-kubernetes-upgrade-preflight|k8s-\w+-(prepare|upgrade-(kubeadm|drain|kubelet|uncordon)|etcd-snapshots)|k8s-control0\d-file-kubeadm-(init|apiserver)\.yaml)$/;
         assert.deepEqual(updated.filter((name) => !expected.test(name)), []);
         for (const step of ["k8s-control01-kubeadm-init", "k8s-control02-kubeadm-join", "k8s-worker01-kubeadm-join", "k8s-worker01-join-credentials"]) assert.equal(result.get(step), "same", step);
         assert.deepEqual(updated.filter((name) => name.startsWith("lab-addons")), []);

@@ -1,0 +1,83 @@
+// Issue 11 item 4: the resize roll's graph (components/nodeResizeRoll.ts) under mocks: per node a
+// drain and a return step on node 0 (node 0's own on the second control plane), run only on a
+// change; the VM waits for its drain; the chain drain -> return -> next drain goes through the
+// control planes, then the workers, in config order, and never through a VM, so a first
+// `pulumi up` still clones every VM at once. The script's behaviour is
+// tested in test/render/nodeResize.test.ts; what a size change runs is the change matrix's row.
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import { evaluateProgram } from "../helpers/program";
+import { MockRecorder, RecordedResource } from "../helpers/pulumiMocks";
+import { labConfigWith } from "../helpers/stackConfig";
+
+const command = "command:remote:Command";
+const vmType = "vsphere:index/virtualMachine:VirtualMachine";
+const rollOrder = ["k8s-control01", "k8s-control02", "k8s-control03", "k8s-worker01", "k8s-worker02", "k8s-worker03"];
+
+describe("the resize roll in the lab", () => {
+    let recorder: MockRecorder;
+    before(async () => {
+        ({ recorder } = await evaluateProgram(labConfigWith({ workers: [
+            { name: "k8s-worker01", address: "192.168.1.210", memoryMb: 8192 },
+            { name: "k8s-worker02", address: "192.168.1.211" },
+            { name: "k8s-worker03", address: "192.168.1.212" },
+        ] })));
+    });
+    const step = (node: string, which: "drain" | "return") => recorder.named(`${node}-resize-${which}`, command);
+    const vm = (node: string) => recorder.named(`${node}-vm`, vmType);
+    const waits = (dependent: RecordedResource, dependency: RecordedResource) => recorder.dependsOn(dependent, dependency);
+
+    test("every node has a drain and a return step that run only on a change, with the node's new size, on node 0 at its configured address (node 0's own on control02)", () => {
+        for (const node of rollOrder) {
+            for (const which of ["drain", "return"] as const) {
+                const s = step(node, which);
+                const [runsOn, address] = node === "k8s-control01" ? ["k8s-control02", "192.168.1.201"] : ["k8s-control01", "192.168.1.200"];
+                assert.equal(s.inputs.create, undefined, `${s.name} must not run when created`);
+                assert.equal(s.inputs.connection.host, address, s.name);
+                assert.match(s.inputs.update, new RegExp(`NODE_NAME='${runsOn}' RESIZE_STEP='${which}' TARGET_NODE='${node}' TARGET_ROLE='(control-plane|worker)'`), s.name);
+                assert.match(s.inputs.update, /CONTROL_PLANE_COUNT='3' bash -s$/, s.name);
+                assert.match(s.inputs.stdin, /^#!\/usr\/bin\/env bash\n# Issue 11 item 4: the cluster's part of a node resize/, s.name);
+            }
+        }
+        assert.match(step("k8s-worker01", "drain").inputs.update, /TARGET_ROLE='worker' TARGET_CPUS='2' TARGET_MEMORY_MB='8192'/);
+        assert.match(step("k8s-control02", "return").inputs.update, /TARGET_ROLE='control-plane' TARGET_CPUS='2' TARGET_MEMORY_MB='2048'/);
+    });
+
+    test("each VM waits for its own drain; no step waits for a VM, so the chain never passes through one", () => {
+        for (const node of rollOrder) {
+            assert.ok(waits(vm(node), step(node, "drain")), `${node}'s VM is resized only after its drain`);
+            assert.ok(waits(step(node, "return"), step(node, "drain")), node);
+            for (const other of rollOrder) assert.ok(!waits(step(node, "return"), vm(other)), `${node}'s return must not wait for ${other}'s VM`);
+        }
+    });
+
+    test("one node at a time: the control planes, then the workers, in config order, each drained only after the one before returned", () => {
+        for (let index = 1; index < rollOrder.length; index++) {
+            assert.ok(waits(step(rollOrder[index], "drain"), step(rollOrder[index - 1], "return")), `${rollOrder[index]} after ${rollOrder[index - 1]}`);
+            assert.ok(!waits(step(rollOrder[index - 1], "drain"), step(rollOrder[index], "return")));
+        }
+    });
+
+    test("a first pulumi up still clones every VM at once: no VM waits for another", () => {
+        const vms = recorder.resources.filter((r) => r.type === vmType);
+        assert.equal(vms.length, 6);
+        for (const a of vms) for (const b of vms) if (a !== b) assert.ok(!waits(a, b), `${a.name} waits for ${b.name}`);
+    });
+
+    test("the steps are not replaced with node 0's VM (that would make every VM wait for it)", () => {
+        for (const node of rollOrder) for (const which of ["drain", "return"] as const) assert.deepEqual(step(node, which).replaceWith, [], `${node} ${which}`);
+    });
+});
+
+test("a lab with one control plane: node 0 runs its own steps, last, its return after its VM; still no VM waits for another", async () => {
+    const { recorder } = await evaluateProgram(labConfigWith({ controlPlanes: [{ name: "k8s-control01", address: "192.168.1.200" }] }));
+    const step = (node: string, which: "drain" | "return") => recorder.named(`${node}-resize-${which}`, command);
+    assert.ok(recorder.dependsOn(step("k8s-worker01", "drain"), recorder.named("lab-resize-guard")));
+    assert.ok(recorder.dependsOn(step("k8s-worker02", "drain"), step("k8s-worker01", "return")));
+    assert.ok(recorder.dependsOn(step("k8s-control01", "drain"), step("k8s-worker03", "return")));
+    assert.ok(recorder.dependsOn(step("k8s-control01", "return"), recorder.named("k8s-control01-vm", vmType)));
+    assert.equal(step("k8s-control01", "drain").inputs.connection.host, "192.168.1.200");
+    assert.match(step("k8s-control01", "drain").inputs.update, /NODE_NAME='k8s-control01' RESIZE_STEP='drain' TARGET_NODE='k8s-control01'.*CONTROL_PLANE_COUNT='1'/);
+    const vms = recorder.resources.filter((r) => r.type === vmType);
+    for (const a of vms) for (const b of vms) if (a !== b) assert.ok(!recorder.dependsOn(a, b), `${a.name} waits for ${b.name}`);
+});
