@@ -35,6 +35,8 @@ export interface HaEndpointArgs {
 export class HaEndpoint extends pulumi.ComponentResource {
     /** Each control plane's install step, in config order: kubeadm waits for all of them. */
     public readonly installed: command.remote.Command[];
+    /** Each control plane's reload step, in config order (issue 11: a changed config rolls through them). */
+    public readonly reloads: command.remote.Command[];
 
     constructor(name: string, args: HaEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:HaEndpoint", name, {}, opts);
@@ -42,7 +44,7 @@ export class HaEndpoint extends pulumi.ComponentResource {
         const haproxyConfig = renderHaproxyConfig({ apiPort: args.apiPort, controlPlanes: peers });
         const checkScript = renderHaproxyCheckScript();
 
-        this.installed = args.controlPlanes.map(({ peer, connection }, index) => {
+        const nodes = args.controlPlanes.map(({ peer, connection }, index) => {
             const keepalivedConfig = pulumi.secret(
                 args.authPassword.apply((authPassword) =>
                     renderKeepalivedConfig({
@@ -64,17 +66,28 @@ export class HaEndpoint extends pulumi.ComponentResource {
                 stageFile(`${prefix}-file-keepalived.conf`, { node: connection, fileName: "keepalived.conf", content: keepalivedConfig }, { parent: this }),
                 stageFile(`${prefix}-file-check-haproxy.sh`, { node: connection, fileName: "check-haproxy.sh", content: checkScript }, { parent: this }),
             ];
-            return runScript(
-                `${prefix}-ha-install`,
-                {
-                    node: connection,
-                    script: "ha-endpoint-install.sh",
-                    env: { VIP: args.vip, API_PORT: String(args.apiPort) },
-                    // A changed config is installed (and the daemons reloaded) by running the install again.
-                    triggers: [contentHash(haproxyConfig), contentHash(keepalivedConfig), contentHash(checkScript)],
-                },
-                { parent: this, dependsOn: staged },
+            const env = { VIP: args.vip, API_PORT: String(args.apiPort) };
+            const install = runScript(`${prefix}-ha-install`, { node: connection, script: "ha-endpoint-install.sh", env }, { parent: this, dependsOn: staged });
+            return { install, staged, connection, prefix, configHash: contentHash(pulumi.concat(contentHash(haproxyConfig), contentHash(keepalivedConfig), contentHash(checkScript))) };
+        });
+        this.installed = nodes.map((node) => node.install);
+
+        // Issue 11 item 4: a changed config (a control plane added or removed, a new haproxy.cfg)
+        // reaches the running control planes one at a time: each one's reload step runs the same
+        // install script (it validates the staged files, reloads only what changed, and ends once
+        // its own haproxy listens and the VIP answers), and the next waits for it, so a config that
+        // breaks a node stops the roll there with the others still serving. The steps run only on
+        // a change (a new config hash), never when created: a new control plane's install does the
+        // work, and on a first `pulumi up` nothing waits for them.
+        let previous: pulumi.Resource[] = [];
+        this.reloads = nodes.map(({ install, staged, connection, prefix, configHash }) => {
+            const reload = runScript(
+                `${prefix}-ha-reload`,
+                { node: connection, script: "ha-endpoint-install.sh", onChangeOnly: true, env: { VIP: args.vip, API_PORT: String(args.apiPort), CONFIG_HASH: configHash } },
+                { parent: this, dependsOn: [install, ...staged, ...previous] },
             );
+            previous = [reload];
+            return reload;
         });
         this.registerOutputs({});
     }

@@ -7,7 +7,10 @@
 #   NODE_NAME          the node's name: this host must be called so (checked first) (required)
 #   VIP                the API virtual IP                                  (required)
 #   API_PORT           the port haproxy listens on, behind the VIP         (required)
-#   VIP_WAIT_SECONDS   how long to wait for VIP:API_PORT to answer TCP     (default 180)
+#   VIP_WAIT_SECONDS   how long to wait for this node's haproxy and VIP:API_PORT (default 180)
+#   CONFIG_HASH        the reload step's hash of the staged files (components/haEndpoint.ts: in its
+#                      command line, so a new config runs it again); recorded root-only in
+#                      /var/lib/k8s-lab/ha-endpoint.config once this node serves it (optional)
 #   APT_LOCK_WAIT_SECONDS  how long apt use waits for first boot and apt's locks (default 900)
 #   APT_RETRY_SECONDS  pause between two tries while apt's locks are held   (default 5)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 skips lib/common.sh's host check
@@ -128,9 +131,20 @@ else
     log "keepalived unchanged and running"
 fi
 
-# 7. Done only when the endpoint answers: some node holds the VIP and its haproxy accepts.
-log "waiting for ${VIP}:${API_PORT} to answer TCP (up to ${VIP_WAIT_SECONDS}s) ..."
+# 7. Done only when this node's own haproxy listens on the API port (the check keepalived tracks,
+# so this node can hold the VIP) and the endpoint answers: some node holds the VIP and its haproxy
+# accepts. The first part matters in a roll of a new config over the control planes: another
+# node's haproxy behind the VIP would answer even if this one's had died after its reload.
 deadline=$((SECONDS + VIP_WAIT_SECONDS))
+until /etc/keepalived/check-haproxy.sh "$API_PORT" >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "[${NODE_NAME}] error: haproxy on this node does not listen on port ${API_PORT} within ${VIP_WAIT_SECONDS}s: check 'journalctl -u haproxy' here; a roll of a new config stops at this node" >&2
+        exit 1
+    fi
+    sleep 1
+done
+log "haproxy on this node listens on port ${API_PORT}"
+log "waiting for ${VIP}:${API_PORT} to answer TCP (up to ${VIP_WAIT_SECONDS}s) ..."
 # shellcheck disable=SC2016 # $1 and $2 expand in the inner bash (values passed as arguments)
 until timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$VIP" "$API_PORT" 2>/dev/null; do
     if [ "$SECONDS" -ge "$deadline" ]; then
@@ -140,3 +154,10 @@ until timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$VIP" "$API_PORT" 2>/dev/n
     sleep 1
 done
 log "API endpoint ${VIP}:${API_PORT} answers"
+if [ -n "${CONFIG_HASH:-}" ]; then
+    # Which config this node serves, for a person comparing nodes after a roll (root-only: it is a
+    # hash of keepalived.conf, which holds the VRRP password). Never printed.
+    install -d -m 0700 "$STATE_DIR"
+    (umask 077 && printf '%s\n' "$CONFIG_HASH" >"${STATE_DIR}/ha-endpoint.config")
+    log "recorded the config this node serves in ${STATE_DIR}/ha-endpoint.config"
+fi

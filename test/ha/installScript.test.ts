@@ -77,6 +77,7 @@ describe("ha-endpoint-install.sh on a sandboxed node (run as root)", { timeout: 
     it("installs, starts both services and ends once the VIP answers", () => {
         const output = steps.get("first-run") ?? "";
         assert.match(output, /exit=0$/m, output);
+        assert.match(output, new RegExp(`^\\[${nodeName}\\] haproxy on this node listens on port ${apiPort}$`, "m"), output);
         assert.match(output, new RegExp(`^\\[${nodeName}\\] API endpoint ${vip.replace(/\./g, "\\.")}:${apiPort} answers$`, "m"), output);
         const calls = systemctlCalls.get("first-run") ?? [];
         assert.ok(calls.includes("systemctl reload-or-restart haproxy"), calls.join("\n"));
@@ -118,10 +119,25 @@ describe("ha-endpoint-install.sh on a sandboxed node (run as root)", { timeout: 
         assert.match(output, /^live-haproxy-config=unchanged$/m);
     });
 
-    it("fails with a clear error naming VIP:port when the endpoint never answers", () => {
+    it("fails naming the port when this node's own haproxy does not listen on it (a roll of a new config stops at this node)", () => {
         const output = steps.get("nothing-on-port") ?? "";
         assert.match(output, /exit=1$/m, output);
-        assert.match(output, new RegExp(`${vip.replace(/\./g, "\\.")}:8443 did not answer TCP within 3s`));
+        assert.match(output, /haproxy on this node does not listen on port 8443 within 3s/, output);
+    });
+
+    it("fails with a clear error naming VIP:port when the endpoint never answers (haproxy listens here, no node holds that VIP)", () => {
+        const output = steps.get("vip-not-held") ?? "";
+        assert.match(output, /exit=1$/m, output);
+        assert.match(output, /haproxy on this node listens on port 443$/m, output);
+        assert.match(output, /10\.213\.8\.101:443 did not answer TCP within 3s/, output);
+    });
+
+    it("the reload step's run records the config hash root-only and never prints it", () => {
+        const output = steps.get("reload-step") ?? "";
+        assert.match(output, /exit=0$/m, output);
+        assert.match(output, /recorded the config this node serves in .*\/var\/lib\/k8s-lab\/ha-endpoint\.config$/m, output);
+        assert.ok(!output.includes("0123456789abcdef"), output);
+        assert.deepEqual((steps.get("config-record") ?? "").trim().split("\n"), ["600 root", "0123456789abcdef"]);
     });
 });
 

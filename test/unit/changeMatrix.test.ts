@@ -201,6 +201,27 @@ for (const [key, value] of [
     });
 }
 
+// Issue 11 item 4: control planes added change every running control plane's keepalived peers
+// and haproxy backends: their reload steps run, chained one after another (test/unit/haEndpoint.test.ts);
+// their installs do not run again; the new control planes are created and join.
+test("change matrix: two control planes added roll the new HA config over the running control planes' reload steps; no install runs again there", async () => {
+    const result = await plan({ controlPlanes: [...controlPlanes, { name: "k8s-control04", address: "192.168.1.203" }, { name: "k8s-control05", address: "192.168.1.204" }] });
+    for (const node of ["k8s-control01", "k8s-control02", "k8s-control03"]) {
+        assert.equal(result.get(`lab-ha-${node}-ha-reload`), "update", node);
+        assert.equal(result.get(`lab-ha-${node}-ha-install`), "same", node);
+        assert.equal(result.get(`lab-ha-${node}-file-haproxy.cfg`), "update", node);
+        assert.equal(result.get(`lab-ha-${node}-file-keepalived.conf`), "update", node);
+    }
+    for (const node of ["k8s-control04", "k8s-control05"]) {
+        assert.equal(result.get(`lab-ha-${node}-ha-install`), "create", node);
+        assert.equal(result.get(`lab-ha-${node}-ha-reload`), "create", node);
+        assert.equal(result.get(`${node}-vm`), "create", node);
+    }
+    assert.deepEqual(withOutcome(result, "power-cycle", "refused", "delete"), []);
+    // Replaced: only node 0's revocation of join credentials, which runs again after new joins (issue 15).
+    assert.deepEqual(withOutcome(result, "replace"), ["k8s-control01-join-credentials-revoke"]);
+});
+
 test("change matrix: loadBalancerAutoAssign off updates only MetalLB's address pool", async () => {
     const result = await plan({ loadBalancerAutoAssign: false });
     assert.deepEqual(withOutcome(result, "create", "delete", "update", "power-cycle", "replace", "refused"), ["lab-addons-metallb-pool"]);

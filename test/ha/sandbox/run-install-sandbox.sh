@@ -52,3 +52,9 @@ if cmp -s "$work/haproxy.cfg" /etc/haproxy/haproxy.cfg; then echo "live-haproxy-
 
 stage haproxy.cfg haproxy.cfg
 API_PORT=8443 VIP_WAIT_SECONDS=3 run_install nothing-on-port
+VIP=10.213.8.101 VIP_WAIT_SECONDS=3 run_install vip-not-held
+# The reload step's run: its config hash is recorded root-only (under a test root, not the host's /var).
+K8S_LAB_TEST_ROOT="$work/test-root" CONFIG_HASH=0123456789abcdef run_install reload-step
+echo "=== config-record"
+stat -c '%a %U' "$work/test-root/var/lib/k8s-lab/ha-endpoint.config"
+cat "$work/test-root/var/lib/k8s-lab/ha-endpoint.config"
