@@ -151,9 +151,11 @@ download_verified() {
 # install_release_containerd: containerd CONTAINERD_VERSION and runc RUNC_VERSION from their
 # releases, both downloads checked against their pinned sha256 before anything changes. Ubuntu's
 # containerd and runc packages, if the node has them (a template prepared for 1.35, a node moved by
-# the upgrade), are removed first: their unit stops the old daemon only (KillMode=process), so
+# the upgrade), are purged first: their unit stops the old daemon only (KillMode=process), so
 # running containers keep running under their shims until the new containerd takes them over
-# (containerd RELEASES.md "Upgrade Path": 1.7 to 2.3 is a tested, supported direct upgrade). The
+# (containerd RELEASES.md "Upgrade Path": 1.7 to 2.3 is a tested, supported direct upgrade).
+# Purged, not removed: debhelper's postrm masks a removed package's unit (containerd.service, the
+# name of the release's unit too) and unmasks it only on purge (autoscripts/postrm-systemd). The
 # caller (re)starts containerd, through configure_containerd. Idempotent.
 install_release_containerd() {
     : "${CONTAINERD_SHA256:?CONTAINERD_SHA256 is required with CONTAINERD_VERSION}"
@@ -179,8 +181,8 @@ install_release_containerd() {
         fi
     done
     if [ "${#ubuntu_packages[@]}" -gt 0 ]; then
-        log "removing Ubuntu's ${ubuntu_packages[*]} (containerd ${CONTAINERD_VERSION} replaces them; running containers keep running)"
-        apt_get remove --allow-change-held-packages "${ubuntu_packages[@]}" >/dev/null
+        log "purging Ubuntu's ${ubuntu_packages[*]} (containerd ${CONTAINERD_VERSION} replaces them; running containers keep running)"
+        apt_get purge --allow-change-held-packages "${ubuntu_packages[@]}" >/dev/null
     fi
     # install(1) writes each file anew (a new inode): a running shim keeps the binary it started with.
     install -d -m 0755 "${CONTAINERD_PREFIX}/bin"
@@ -212,8 +214,10 @@ OOMScoreAdjust=-999
 [Install]
 WantedBy=multi-user.target
 UNIT
-    hash -r # `containerd` is /usr/local/bin/containerd from here on, not the removed package's
+    hash -r # `containerd` is /usr/local/bin/containerd from here on, not the purged package's
     systemctl daemon-reload
+    # A mask left by a package removed (not purged) before would hide the release's unit.
+    systemctl unmask -q containerd.service
     log "containerd ${CONTAINERD_VERSION} and runc ${RUNC_VERSION} installed from their releases"
 }
 

@@ -32,7 +32,7 @@ interface FakeNode {
 
 /**
  * A fake node: curl serves the fake release (any other URL fails), dpkg-query reports root/pkg,
- * apt-get records and removes packages on `remove`, systemctl and apt-mark record, `containerd` is
+ * apt-get records and removes packages on `purge`, systemctl and apt-mark record, `containerd` is
  * the installed release or else Ubuntu's 1.7, kubeadm names a pause image.
  */
 function fakeNode(host = "k8s-worker01"): FakeNode {
@@ -41,7 +41,7 @@ function fakeNode(host = "k8s-worker01"): FakeNode {
     fs.mkdirSync(path.join(root, "pkg"));
     tools.standIn("curl", curlServing(release.downloads));
     tools.standIn("dpkg-query", [`f="${root}/pkg/\${*: -1}"`, '[ -f "$f" ] || exit 1', 'case "$*" in *Status*) echo "install ok installed" ;; *) cat "$f" ;; esac'].join("\n"));
-    tools.standIn("apt-get", `case " $* " in *" remove "*) for p in "$@"; do rm -f "${root}/pkg/$p"; done ;; esac`);
+    tools.standIn("apt-get", `case " $* " in *" purge "*) for p in "$@"; do rm -f "${root}/pkg/$p"; done ;; esac`);
     tools.standIn("containerd", containerdOnPath(root));
     tools.standIn("kubeadm", '[ "$1 $2 $3" = "config images list" ] && echo registry.k8s.io/pause:3.10.1');
     for (const tool of ["systemctl", "apt-mark"]) tools.standIn(tool, "exit 0");
@@ -114,14 +114,17 @@ test("a download whose sha256 is not the pinned one is refused: nothing installe
     assert.match(unreachable.stderr, /could not download https:\/\/github\.com\/containerd\/containerd\/releases\/download\/v2\.3\.9\/containerd-2\.3\.9-linux-amd64\.tar\.gz: nothing was changed/);
 });
 
-test("a node with Ubuntu's containerd and runc (a template prepared for 1.35) gets them removed for the release, held or not", () => {
+test("a node with Ubuntu's containerd and runc (a template prepared for 1.35) gets them purged for the release, held or not, and the unit unmasked", () => {
     const node = fakeNode();
     node.installPackage("containerd");
     node.installPackage("runc");
     const result = run(node, "install_container_runtime", v137);
     assert.equal(result.status, 0, result.stderr);
-    assert.ok(node.calls().includes("apt-get -o DPkg::Lock::Timeout=60 -y -q remove --allow-change-held-packages containerd runc"));
-    assert.match(result.stdout, /removing Ubuntu's containerd runc \(containerd 2\.3\.4 replaces them; running containers keep running\)/);
+    // Purged, not removed: a removed package's postrm masks containerd.service, the release's unit name too.
+    assert.ok(node.calls().includes("apt-get -o DPkg::Lock::Timeout=60 -y -q purge --allow-change-held-packages containerd runc"));
+    assert.match(result.stdout, /purging Ubuntu's containerd runc \(containerd 2\.3\.4 replaces them; running containers keep running\)/);
+    const calls = node.calls();
+    assert.ok(calls.indexOf("systemctl unmask -q containerd.service") > calls.findIndex((call) => call.startsWith("apt-get")), "the unit was not unmasked after the purge");
     assert.ok(fs.existsSync(installed(node, "usr/local/bin/containerd")));
 });
 

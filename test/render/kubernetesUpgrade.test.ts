@@ -79,7 +79,7 @@ function fakeCluster(version: string): FakeCluster {
             "apt-get",
             [
                 '[ -f "$API/apt-fails-$(hostname)" ] && { echo "E: stand-in apt failure" >&2; exit 100; }',
-                'case " $* " in *" remove "*) for arg in "$@"; do rm -f "$ROOT/pkg/$arg"; done ;; esac',
+                'case " $* " in *" purge "*) for arg in "$@"; do rm -f "$ROOT/pkg/$arg"; done ;; esac',
                 'for arg in "$@"; do case "$arg" in *=*-*) echo "${arg#*=}" >"$ROOT/pkg/${arg%%=*}" ;; esac; done',
             ].join("\n"),
         );
@@ -212,7 +212,7 @@ function changingCalls(cluster: FakeCluster): string[] {
     return fs
         .readFileSync(cluster.calls, "utf8")
         .split("\n")
-        .filter((line) => /: (kubeadm upgrade (apply|node)|kubectl (drain|uncordon)|apt-get .*(install|remove)|systemctl (restart|stop)|apt-mark (hold|unhold)|curl .*github)/.test(line));
+        .filter((line) => /: (kubeadm upgrade (apply|node)|kubectl (drain|uncordon)|apt-get .*(install|purge)|systemctl (restart|stop)|apt-mark (hold|unhold)|curl .*github)/.test(line));
 }
 
 const failed = (ran: Ran[]) => ran.filter((r) => r.status !== 0);
@@ -381,7 +381,7 @@ test("a roll from 1.35 on containerd 1.7 to 1.36 moves each node to containerd 2
             at(/: systemctl stop kubelet$/),
             at(/: curl .*containerd-2\.3\.4-linux-amd64\.tar\.gz$/),
             at(/: curl .*runc\.amd64$/),
-            at(/: apt-get .* remove --allow-change-held-packages containerd runc$/),
+            at(/: apt-get .* purge --allow-change-held-packages containerd runc$/),
             at(/: systemctl restart containerd$/),
             at(/: apt-get .* install --no-install-recommends kubelet=1\.36\.0-1\.1 kubectl=1\.36\.0-1\.1$/),
             at(/: systemctl restart kubelet$/),
