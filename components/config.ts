@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigKey, configKeys, ConfigKeyName, fullKey, projectName, vsphereProviderKeys } from "./configSchema";
 import { formatIpv4, Ipv4Range, parseCidr, parseIpv4, parseIpv4Range, rangeContains, rangesOverlap, staticMacAddressBits } from "./network";
 import { ApiServerHardening, OidcSettings, podSecurityLevels } from "./render/apiServerHardening";
+import { CONTAINERD2_FROM_MINOR, NEWEST_SUPPORTED_MINOR, upstreamContainerd } from "./render/containerd";
 
 /** A node's role in the cluster. */
 export type NodeRole = "control-plane" | "worker";
@@ -559,9 +560,18 @@ function readKubernetesSection(section: ConfigSection, network: NodeNetwork): La
     const version = str("kubernetesVersion");
     const versionMatch = kubernetesVersionPattern.exec(version);
     if (!versionMatch) {
-        problems.push(`${fullKey("kubernetesVersion")} '${version}' is not 1.<minor>.<patch>: write e.g. 1.34.2 (no 'v', no '-00').`);
+        problems.push(`${fullKey("kubernetesVersion")} '${version}' is not 1.<minor>.<patch>: write e.g. 1.37.1 (no 'v', no '-00').`);
     } else if (Number(versionMatch[1]) < 31) {
         problems.push(`${fullKey("kubernetesVersion")} ${version} is too old: kubeadm's v1beta4 config needs 1.31 or newer.`);
+    } else if (Number(versionMatch[1]) > NEWEST_SUPPORTED_MINOR) {
+        // Issue 12 item 2: from 1.36 the nodes run the containerd release the program pins; a
+        // minor newer than the one it was chosen for may need another (containerd RELEASES.md).
+        const { containerd } = upstreamContainerd;
+        problems.push(
+            `${fullKey("kubernetesVersion")} ${version} is newer than the Kubernetes minors the nodes' containerd ${containerd.version} is pinned for ` +
+                `(1.${CONTAINERD2_FROM_MINOR}-1.${NEWEST_SUPPORTED_MINOR}, components/render/containerd.ts): the nodes would run a Kubernetes whose containerd is not known to work. ` +
+                `Set a 1.${NEWEST_SUPPORTED_MINOR} release, or first pin the containerd that containerd's RELEASES.md "Kubernetes Support" table lists for 1.${versionMatch[1]}.`,
+        );
     }
     const clusterName = str("clusterName");
     if (!rfc1123Label.test(clusterName)) {

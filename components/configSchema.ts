@@ -114,7 +114,12 @@ export const configKeys = {
     vrrpRouterId: { type: "integer", default: 51, description: "keepalived virtual_router_id (1-255), unique on the node network." },
 
     // --- Kubernetes
-    kubernetesVersion: { type: "string", default: "1.34.2", description: "Kubernetes version 1.<minor>.<patch>; packages come from pkgs.k8s.io v1.<minor>. 1.36 and later need containerd 2: node preparation and the upgrade preflight refuse them on a node with containerd 1.x (Ubuntu 24.04's package), since 1.35 is the last minor that supports it." },
+    kubernetesVersion: {
+        type: "string",
+        default: "1.37.1",
+        description:
+            "Kubernetes version 1.<minor>.<patch>; packages come from pkgs.k8s.io v1.<minor>. The default is the newest minor in upstream support on 2026-12-07 with its newest patch the sources show (test/fixtures/SOURCES.md). The container runtime follows it: up to 1.35 Ubuntu 24.04's containerd package (1.7); from 1.36, which needs containerd 2, containerd's own release 2.3.4 and runc 1.4.3, downloaded and checked against pinned sha256s (an upgrade from 1.35 moves each node to it while the node is drained). Minors newer than 1.37 are refused until a containerd is pinned for them.",
+    },
     clusterName: { type: "string", default: "lab", description: "Cluster name in kubeadm's ClusterConfiguration and the kubeconfig." },
     podSubnet: { type: "string", default: "10.244.0.0/16", description: "Pod network CIDR (flannel's default)." },
     serviceSubnet: { type: "string", default: "10.96.0.0/12", description: "Service ClusterIP CIDR (kubeadm's default)." },

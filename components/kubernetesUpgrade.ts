@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeSpec } from "./config";
+import { containerdEnv, containerdFor } from "./render/containerd";
 import { NodeConnection, runScript } from "./remoteScript";
 
 /** A node of the cluster as the upgrade rolls it. */
@@ -43,7 +44,8 @@ export interface NodeUpgradeSteps {
  * preflight on node 0 -> node 0 (kubeadm upgrade apply) -> the other control planes one after
  * another (kubeadm upgrade node) -> the workers, `workersAtOnce` at a time, each batch Ready before
  * the next. Per node: kubeadm step on the node -> drain (from node 0) -> kubelet and kubectl on the
- * node -> Ready and uncordon (from node 0). Every step has the version in its command line, so a new
+ * node (first, for 1.36 and later, containerd 1.x replaced by containerd's release: issue 12 item 2)
+ * -> Ready and uncordon (from node 0). Every step has the version in its command line, so a new
  * version updates (runs again) every step and `pulumi preview` lists each node's; no VM, init,
  * join or add-on input changes. Every step depends on the one before it: a failed step stops the
  * roll there, and the next `pulumi up` runs the failed step again (its state keeps the old
@@ -64,6 +66,7 @@ export class KubernetesUpgrade extends pulumi.ComponentResource {
         super("lab:index:KubernetesUpgrade", name, {}, opts);
         const [first] = args.controlPlanes;
         const version = args.kubernetesVersion;
+        const runtime = containerdFor(version);
         const allJoined = [...args.controlPlanes, ...args.workers].map((node) => node.joined);
         this.preflight = runScript(
             `${name}-preflight`,
@@ -76,6 +79,8 @@ export class KubernetesUpgrade extends pulumi.ComponentResource {
                     KUBERNETES_VERSION: version,
                     CONTROL_PLANES: args.controlPlanes.map((node) => node.node.name).join(" "),
                     WORKERS: args.workers.map((node) => node.node.name).join(" "),
+                    // Issue 12 item 2: the containerd a node on 1.x is moved to (1.36 and later).
+                    ...(runtime.source === "upstream" ? { CONTAINERD_VERSION: runtime.containerd.version } : {}),
                 },
             },
             { parent: this, dependsOn: allJoined },
@@ -96,6 +101,7 @@ export class KubernetesUpgrade extends pulumi.ComponentResource {
                             NODE_ROLE: target.node.role,
                             FIRST_CONTROL_PLANE: String(target === first),
                             KUBERNETES_VERSION: version,
+                            ...containerdEnv(version),
                             ...(args.proxyEnv ?? {}),
                         },
                     },

@@ -6,10 +6,11 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeSpec } from "./config";
 import { renderScript } from "./render/manifests";
+import { containerdEnv } from "./render/containerd";
 import { renderKubeadmJoinConfig } from "./render/kubeadm";
 import { NodeConnection, runScript, runScriptOnDelete, stageFile } from "./remoteScript";
 
-/** A prepared node: containerd and pinned kubeadm/kubelet/kubectl installed. */
+/** A prepared node: the containerd its Kubernetes version runs on and pinned kubeadm/kubelet/kubectl installed. */
 export interface PreparedNode {
     readonly node: NodeSpec;
     readonly connection: NodeConnection;
@@ -30,7 +31,14 @@ export function prepareNode(
         {
             node: args.connection,
             script: "node-prepare.sh",
-            env: { NODE_ROLE: args.node.role, KUBERNETES_VERSION: args.kubernetesVersion, RUNS_WORKLOADS: String(args.runsWorkloads), ...(args.proxyEnv ?? {}) },
+            env: {
+                NODE_ROLE: args.node.role,
+                KUBERNETES_VERSION: args.kubernetesVersion,
+                RUNS_WORKLOADS: String(args.runsWorkloads),
+                // Issue 12 item 2: containerd's release for 1.36 and later, none (Ubuntu's package) before.
+                ...containerdEnv(args.kubernetesVersion),
+                ...(args.proxyEnv ?? {}),
+            },
         },
         { parent },
     );

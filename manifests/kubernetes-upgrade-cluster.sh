@@ -22,6 +22,8 @@
 #   UPGRADE_STEP            preflight | drain | uncordon                          (required)
 #   CONTROL_PLANES          preflight: the control planes' names, space-separated (required there)
 #   WORKERS                 preflight: the workers' names, space-separated        (default none)
+#   CONTAINERD_VERSION      preflight: the containerd release the nodes' kubelet steps move a node
+#                           on containerd 1.x to (Kubernetes 1.36 and later; set by the program)
 #   TARGET_NODE             drain, uncordon: the node                             (required there)
 #   TARGET_ROLE             drain, uncordon: control-plane | worker, for the log  (required there)
 #   DRAIN_TIMEOUT           kubectl drain --timeout                               (default 600s)
@@ -117,9 +119,10 @@ preflight() {
     done <<<"$table"
     [ "${#not_ready[@]}" -eq 0 ] || fail "nodes not Ready: ${not_ready[*]}; an upgrade drains nodes one after another and needs every node Ready first. Fix them and run pulumi up again; nothing was changed."
     [ "${#too_old[@]}" -eq 0 ] || fail "kubelets more than three minors below ${target} (the version skew policy): ${too_old[*]}. Nothing was changed."
-    # Kubernetes 1.35 is the last minor that supports containerd 1.x (Amazon EKS's notes for 1.35:
-    # "Kubernetes 1.35 is the last release supporting containerd 1.x. You must switch to containerd
-    # 2.0 or later before upgrading to the next Kubernetes version"): the roll must not begin.
+    # Kubernetes 1.35 is the last minor that supports containerd 1.x (containerd RELEASES.md
+    # "Kubernetes Support": 1.36 -> 2.3.0+, 2.2.0+). With CONTAINERD_VERSION (the program passes it
+    # for 1.36 and later) each node's kubelet step moves a node on another containerd to that
+    # release while it is drained (kubernetes-upgrade-node.sh); without it the roll must not begin.
     if [ "$target_minor" -ge 36 ]; then
         local old_runtime=() runtime
         while read -r name runtime; do
@@ -127,7 +130,10 @@ preflight() {
                 containerd://1.*) old_runtime+=("${name} (${runtime#containerd://})") ;;
             esac
         done < <(container_runtimes)
-        [ "${#old_runtime[@]}" -eq 0 ] || fail "lab:kubernetesVersion ${KUBERNETES_VERSION} needs containerd 2.0 or later on every node (Kubernetes 1.35 is the last minor that supports containerd 1.x); these nodes run containerd 1.x: ${old_runtime[*]}. Stay on 1.35, or move the nodes to containerd 2 first (a template whose containerd package is 2.x, then rebuild the nodes one by one). Nothing was changed."
+        if [ "${#old_runtime[@]}" -gt 0 ] && [ -z "${CONTAINERD_VERSION:-}" ]; then
+            fail "lab:kubernetesVersion ${KUBERNETES_VERSION} needs containerd 2.0 or later on every node (Kubernetes 1.35 is the last minor that supports containerd 1.x); these nodes run containerd 1.x: ${old_runtime[*]}, and this run names no containerd to move them to (CONTAINERD_VERSION). Run the upgrade through pulumi up, which passes it, or stay on 1.35. Nothing was changed."
+        fi
+        [ "${#old_runtime[@]}" -eq 0 ] || log "nodes on containerd 1.x, each moved to containerd ${CONTAINERD_VERSION} while drained, before its kubelet: ${old_runtime[*]}"
     fi
 
     local members count=0 expected

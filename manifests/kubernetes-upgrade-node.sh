@@ -7,8 +7,12 @@
 #                         the first control plane `kubeadm upgrade plan v<version>` (printed) and
 #                         `kubeadm upgrade apply v<version> --yes`, on every other node
 #                         `kubeadm upgrade node`;
-#   UPGRADE_STEP=kubelet  (after node 0 drained this node) kubelet and kubectl unheld, installed
-#                         at the exact version, held; systemd reloaded, kubelet restarted.
+#   UPGRADE_STEP=kubelet  (after node 0 drained this node) issue 12 item 2: when the target needs
+#                         containerd's release (CONTAINERD_VERSION, Kubernetes 1.36 and later) and
+#                         the node runs another containerd (Ubuntu's 1.7), the kubelet stopped and
+#                         the node moved to it (lib/containerd.sh); then kubelet and kubectl
+#                         unheld, installed at the exact version, held; systemd reloaded, kubelet
+#                         restarted.
 # node 0 drains the node between the two steps and uncordons it after (kubernetes-upgrade-drain.sh);
 # the program chains the nodes (components/kubernetesUpgrade.ts).
 # Runs as root: sudo -n env NODE_NAME=... NODE_ROLE=... KUBERNETES_VERSION=... bash -s  (stdin).
@@ -20,6 +24,8 @@
 #   KUBERNETES_VERSION   the target, 1.<minor>.<patch>                            (required)
 #   UPGRADE_STEP         kubeadm | kubelet                                        (required)
 #   KUBERNETES_APT_KEY_FINGERPRINTS  as for node-prepare.sh (optional)
+#   CONTAINERD_VERSION, CONTAINERD_SHA256, RUNC_VERSION, RUNC_SHA256  as for node-prepare.sh: the
+#                        containerd the target runs on (unset: Ubuntu's package, nothing moved)
 #   APT_LOCK_WAIT_SECONDS   how long apt use waits for apt's locks                (default 900)
 #   APT_RETRY_SECONDS       pause between two tries while apt's locks are held    (default 5)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
@@ -37,6 +43,7 @@ shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 # k8s-lab:include lib/common.sh
 # k8s-lab:include lib/apt.sh
 # k8s-lab:include lib/kubernetes-apt.sh
+# k8s-lab:include lib/containerd.sh
 
 readonly KUBELET_KUBECONFIG="${TEST_ROOT}/etc/kubernetes/kubelet.conf"
 readonly STATIC_POD_DIR="${TEST_ROOT}/etc/kubernetes/manifests"
@@ -99,6 +106,30 @@ upgrade_kubeadm() {
     log "kubeadm upgrade done"
 }
 
+# move_container_runtime: on this drained node, containerd's release in place of the containerd it
+# runs, before the kubelet that needs it (Kubernetes 1.36's kubelet does not run on containerd
+# 1.x). containerd names 1.7 (LTS) to 2.3 (LTS) a tested, supported direct upgrade (RELEASES.md
+# "Upgrade Path"): the kubelet is stopped, Ubuntu's containerd and runc are replaced by the
+# pinned, verified release, the config is written anew for containerd 2 (config version 3) and
+# containerd restarted; the containers still on the node (static pods, DaemonSets) keep running
+# under their shims and the new containerd takes them over. A failure leaves the node cordoned
+# with its kubelet stopped; pulumi up runs the step again and it goes on from where it stopped.
+move_container_runtime() {
+    release_containerd || return 0
+    if release_containerd_installed; then
+        log "containerd ${CONTAINERD_VERSION} present"
+        return 0
+    fi
+    log "moving this drained node from containerd $(containerd_version_of containerd) to ${CONTAINERD_VERSION}: Kubernetes ${KUBERNETES_VERSION} needs containerd 2"
+    systemctl stop kubelet
+    install_release_containerd
+    log "restarting containerd as ${CONTAINERD_VERSION}"
+    systemctl enable -q containerd
+    systemctl restart containerd
+    configure_containerd
+    log "containerd $(containerd_version_of containerd) running"
+}
+
 upgrade_kubelet() {
     if package_at_target kubelet && package_at_target kubectl; then
         log "kubelet and kubectl ${KUBERNETES_VERSION} present"
@@ -106,6 +137,7 @@ upgrade_kubelet() {
     fi
     add_kubernetes_repository
     apt_get update >/dev/null
+    move_container_runtime
     install_at_target kubelet kubectl
     systemctl daemon-reload
     systemctl restart kubelet

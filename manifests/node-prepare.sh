@@ -10,6 +10,10 @@
 #   RUNS_WORKLOADS      true | false: the node runs pods, so it mounts NFS volumes (default:
 #                       true on workers; the program sets it on schedulable control planes)
 #   KUBERNETES_VERSION  patch version to install and hold, e.g. 1.33.4           (required)
+#   CONTAINERD_VERSION, CONTAINERD_SHA256, RUNC_VERSION, RUNC_SHA256  the containerd and runc
+#                       releases to install, each pinned by the sha256 of its download (set by the
+#                       program for Kubernetes 1.36 and later, lib/containerd.sh); unset = Ubuntu's
+#                       own containerd package (1.35 and older)
 #   KUBERNETES_APT_KEY_FINGERPRINTS  space-separated fingerprints the pkgs.k8s.io signing key may
 #                       have (default: the one pinned below; set it only when pkgs.k8s.io announces
 #                       a new key and this program has not caught up)
@@ -27,120 +31,32 @@
 #   /etc/apt/apt.conf.d/90k8s-lab-proxy, /etc/systemd/system/containerd.service.d/10-k8s-lab-proxy.conf
 # Idempotent: a re-run on a prepared node changes nothing, restarts nothing and succeeds. On a node
 #   already in a cluster (issue 12) a new KUBERNETES_VERSION switches the repository only: the
-#   packages are the upgrade steps' (kubernetes-upgrade-node.sh).
+#   packages, and a move from containerd 1.x to 2, are the upgrade steps' (kubernetes-upgrade-node.sh,
+#   while the node is drained).
 # Issue 14: it pre-pulls the images kubeadm init/join and the node's first pods need, so those steps
 # no longer wait on downloads; on a template built with this script (README "A prepared template")
 # it detects the pinned packages and images and only checks them.
 #
-# containerd comes from Ubuntu's own `containerd` package (main archive): security updates from
-# Ubuntu, no third-party apt repository or key, and runc/CNI wiring that Ubuntu tests. Its config
-# is containerd's default plus two edits, made for whichever config version the installed
-# containerd writes (1.x: version 2, 2.x: version 3) and verified with `containerd config dump`.
+# containerd (issue 12 item 2): up to Kubernetes 1.35, Ubuntu's own `containerd` package (1.7, main
+# archive: security updates from Ubuntu, no third-party repository or key); from 1.36, which needs
+# containerd 2, containerd's own release (CONTAINERD_VERSION, 2.3 LTS) and the runc it pins, both
+# downloads checked against pinned sha256s (Ubuntu 24.04 has no containerd 2). Its config is
+# containerd's default plus two edits, made for whichever config version the installed containerd
+# writes (1.x: version 2, 2.x: version 3) and verified with `containerd config dump`.
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
 # k8s-lab:include lib/common.sh
 # k8s-lab:include lib/apt.sh
 # k8s-lab:include lib/kubernetes-apt.sh
+# k8s-lab:include lib/containerd.sh
 
-readonly CONTAINERD_CONFIG="${TEST_ROOT}/etc/containerd/config.toml"
 readonly APT_PROXY_CONF="${TEST_ROOT}/etc/apt/apt.conf.d/90k8s-lab-proxy"
 readonly CONTAINERD_PROXY_DROPIN="${TEST_ROOT}/etc/systemd/system/containerd.service.d/10-k8s-lab-proxy.conf"
-readonly CONTAINERD_CONFIG_MARKER="# Managed by k8s-vsphere-lab node-prepare.sh: containerd's default config, SystemdCgroup = true, kubeadm's sandbox image."
 readonly FLANNEL_UDEV_RULE=/etc/udev/rules.d/90-flannel-vxlan-tx-checksum-off.rules
 # containerd's CRI socket, as kubeadm finds it (kubeadm's default CRI socket on Linux). crictl, which
 # pulls through it, comes with kubeadm (its pkgs.k8s.io package depends on cri-tools).
 readonly CRI_SOCKET=unix:///run/containerd/containerd.sock
-
-# --- containerd config.toml editing (pure functions on files: tested against sample configs) ---
-
-# Prints the config version of a containerd config.toml (2 when the file does not say: 1.x's default).
-containerd_config_version() {
-    local version
-    version="$(sed -nE '/^version[[:space:]]*=[[:space:]]*[0-9]+[[:space:]]*$/{s/[^0-9]//g;p;q}' "$1")"
-    echo "${version:-2}"
-}
-
-# Prints the table holding the runc options for a config version.
-runc_options_table() {
-    case "$1" in
-        2) echo 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options' ;;
-        3) echo "plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options" ;;
-        *) fail "containerd config version $1 is not supported (expected 2 or 3)" ;;
-    esac
-}
-
-# Prints "<table> <key>" naming the CRI sandbox (pause) image for a config version.
-sandbox_image_setting() {
-    case "$1" in
-        2) echo 'plugins."io.containerd.grpc.v1.cri" sandbox_image' ;;
-        3) echo "plugins.'io.containerd.cri.v1.images'.pinned_images sandbox" ;;
-        *) fail "containerd config version $1 is not supported (expected 2 or 3)" ;;
-    esac
-}
-
-# set_toml_key FILE TABLE KEY VALUE: sets KEY = VALUE (VALUE is TOML: true, "text") inside
-# [TABLE]: replaces the key where it is, adds it at the end of the table when the table lacks it
-# (containerd 2.0/2.1 defaults omit SystemdCgroup), appends the table when the file lacks it.
-# Headers are compared without blanks and quotes, so '...' and "..." spellings both match.
-set_toml_key() {
-    local file="$1" table="$2" key="$3" value="$4" edited
-    edited="$(mktemp)"
-    awk -v table="$table" -v key="$key" -v value="$value" '
-        function bare(text) { gsub(/[[:space:]"\047]/, "", text); return text }
-        function indent_of(text) { match(text, /^[[:space:]]*/); return substr(text, 1, RLENGTH) }
-        function flush_blanks() { printf "%s", blanks; blanks = "" }
-        BEGIN { target = bare("[" table "]") }
-        /^[[:space:]]*$/ { blanks = blanks $0 "\n"; next }
-        /^[[:space:]]*\[/ {
-            if (inside && !done) { print key_indent key " = " value; done = 1 }
-            flush_blanks()
-            inside = (bare($0) == target)
-            if (inside) { key_indent = indent_of($0) "  " }
-            print; next
-        }
-        inside && !done && $0 ~ ("^[[:space:]]*" key "[[:space:]]*=") {
-            flush_blanks()
-            print indent_of($0) key " = " value; done = 1; next
-        }
-        { flush_blanks(); print }
-        END {
-            if (inside && !done) { print key_indent key " = " value; done = 1 }
-            flush_blanks()
-            if (!done) { print ""; print "[" table "]"; print "  " key " = " value }
-        }
-    ' "$file" >"$edited"
-    cat "$edited" >"$file"
-    rm -f "$edited"
-}
-
-# toml_key_value FILE TABLE KEY: prints the raw value of KEY inside [TABLE], or nothing.
-toml_key_value() {
-    awk -v table="$2" -v key="$3" '
-        function bare(text) { gsub(/[[:space:]"\047]/, "", text); return text }
-        BEGIN { target = bare("[" table "]") }
-        /^[[:space:]]*\[/ { inside = (bare($0) == target); next }
-        inside && $0 ~ ("^[[:space:]]*" key "[[:space:]]*=") {
-            sub(/^[^=]*=[[:space:]]*/, ""); sub(/[[:space:]]+$/, ""); print; exit
-        }
-    ' "$1"
-}
-
-# configure_containerd_file FILE SANDBOX_IMAGE: the two edits kubeadm needs, for FILE's version.
-configure_containerd_file() {
-    local file="$1" sandbox_image="$2" version setting
-    version="$(containerd_config_version "$file")"
-    set_toml_key "$file" "$(runc_options_table "$version")" SystemdCgroup true
-    setting="$(sandbox_image_setting "$version")"
-    set_toml_key "$file" "${setting% *}" "${setting##* }" "\"${sandbox_image}\""
-}
-
-# containerd_dump_has_systemd_cgroup FILE: whether a `containerd config dump` output enables it.
-containerd_dump_has_systemd_cgroup() {
-    local version
-    version="$(containerd_config_version "$1")"
-    [ "$(toml_key_value "$1" "$(runc_options_table "$version")" SystemdCgroup)" = true ]
-}
 
 # --- node steps ---
 
@@ -184,7 +100,9 @@ EOF
 }
 
 install_base_packages() {
-    local wanted=(ca-certificates curl gpg containerd conntrack socat ethtool)
+    local wanted=(ca-certificates curl gpg conntrack socat ethtool)
+    # containerd's release (1.36 and later) is installed by install_container_runtime instead.
+    release_containerd || wanted+=(containerd)
     # Pods with NFS volumes need the mount helper on whichever node runs them.
     if [ "${RUNS_WORKLOADS:-}" = true ] || { [ -z "${RUNS_WORKLOADS:-}" ] && [ "$NODE_ROLE" = worker ]; }; then
         wanted+=(nfs-common)
@@ -206,6 +124,9 @@ install_base_packages() {
 # cloud image) skips held packages, so a security update never restarts containerd under running
 # pods; upgrading it becomes a deliberate, drained step (README "Upgrading the container runtime").
 hold_runtime_packages() {
+    if release_containerd; then
+        return 0 # not apt packages: install_release_containerd said so
+    fi
     local held
     held="$(apt-mark showhold)"
     if grep -qx containerd <<<"$held" && grep -qx runc <<<"$held"; then
@@ -274,39 +195,6 @@ configure_proxy() {
             systemctl restart containerd
         fi
     fi
-}
-
-configure_containerd() {
-    local sandbox_image candidate
-    sandbox_image="$(kubeadm config images list --kubernetes-version "v${KUBERNETES_VERSION}" 2>/dev/null | grep '/pause:' | head -n 1)"
-    [ -n "$sandbox_image" ] || fail "kubeadm did not name a pause image for v${KUBERNETES_VERSION}"
-    candidate="$(mktemp)"
-    if [ -f "$CONTAINERD_CONFIG" ] && grep -qxF "$CONTAINERD_CONFIG_MARKER" "$CONTAINERD_CONFIG"; then
-        cp "$CONTAINERD_CONFIG" "$candidate"
-    else
-        log "writing containerd's default config"
-        { echo "$CONTAINERD_CONFIG_MARKER"; containerd config default; } >"$candidate"
-    fi
-    configure_containerd_file "$candidate" "$sandbox_image"
-    if write_if_changed "$CONTAINERD_CONFIG" 0644 <"$candidate"; then
-        log "containerd config: SystemdCgroup = true, sandbox image ${sandbox_image} (config version $(containerd_config_version "$candidate")); restarting containerd"
-        systemctl restart containerd
-    else
-        log "containerd config unchanged"
-    fi
-    rm -f "$candidate"
-    systemctl enable -q --now containerd
-
-    # A TOML edit on the wrong table is silently ignored by containerd: check what it really reads.
-    local dump
-    dump="$(mktemp)"
-    containerd config dump >"$dump"
-    if ! containerd_dump_has_systemd_cgroup "$dump"; then
-        rm -f "$dump"
-        fail "containerd does not read SystemdCgroup = true from ${CONTAINERD_CONFIG} (containerd config dump): the kubelet's systemd cgroup driver would not match"
-    fi
-    rm -f "$dump"
-    log "containerd verified: runc uses the systemd cgroup driver"
 }
 
 # flannel's VXLAN device on VMware vmxnet3 NICs sends packets with bad checksums when tx checksum
@@ -399,7 +287,11 @@ prepull_images() {
 # template already has are kept, no apt list is fetched and nothing is pulled.
 detect_prepared_template() {
     local package image
-    package_installed containerd || return 1
+    if release_containerd; then
+        release_containerd_installed || return 1
+    else
+        package_installed containerd || return 1
+    fi
     for package in kubelet kubeadm kubectl; do
         [[ "$(installed_version "$package")" == "${KUBERNETES_VERSION}-"* ]] || return 1
     done
@@ -413,20 +305,39 @@ detect_prepared_template() {
     log "prepared template: containerd, kubelet/kubeadm/kubectl ${KUBERNETES_VERSION} and the ${#images[@]} Kubernetes images are present; only checking"
 }
 
+# node_in_cluster: whether this node has joined a cluster (its kubelet has credentials).
+node_in_cluster() { [ -f "${TEST_ROOT}/etc/kubernetes/kubelet.conf" ]; }
+
+# install_container_runtime: containerd's release when the configuration names one
+# (CONTAINERD_VERSION, Kubernetes 1.36 and later). A node already in a cluster that runs another
+# containerd keeps it here: the upgrade's kubelet step moves it while the node is drained
+# (kubernetes-upgrade-node.sh), never a preparation re-run under running pods.
+install_container_runtime() {
+    release_containerd || return 0
+    if node_in_cluster && ! release_containerd_installed; then
+        log "containerd $(containerd_version_of containerd) on a node in a cluster: the Kubernetes upgrade moves it to ${CONTAINERD_VERSION} while the node is drained; left as it is"
+        return 0
+    fi
+    install_release_containerd
+}
+
 # require_containerd_for_kubernetes: fails when KUBERNETES_VERSION's kubelet cannot run on the
-# installed containerd. Kubernetes 1.35 is the last minor that supports containerd 1.x (Amazon
-# EKS's notes for 1.35: "You must switch to containerd 2.0 or later before upgrading to the next
-# Kubernetes version"), and Ubuntu 24.04's containerd package is 1.7: stop before any Kubernetes
-# package is installed, naming the key.
+# node's containerd, before any Kubernetes package is installed. Kubernetes 1.35 is the last minor
+# that supports containerd 1.x (containerd RELEASES.md "Kubernetes Support": 1.36 -> 2.3.0+,
+# 2.2.0+). The program installs containerd 2 for 1.36 and later (install_container_runtime), so
+# this stops a run without CONTAINERD_VERSION (the script run by hand) on a containerd 1.x node. A
+# node in a cluster is the upgrade's to move (see install_container_runtime).
 require_containerd_for_kubernetes() {
     local minor="${KUBERNETES_VERSION#*.}" version
     minor="${minor%%.*}"
     [ "$minor" -ge 36 ] || return 0
-    # "containerd github.com/containerd/containerd 1.7.28 ..." or "... /v2 v2.1.4 ...".
-    version="$(containerd --version | awk '{ print $3 }')"
-    version="${version#v}"
-    if [ "${version%%.*}" -lt 2 ]; then
-        fail "kubernetesVersion ${KUBERNETES_VERSION} needs containerd 2.0 or later, and this node's containerd is ${version} (the template's Ubuntu package): Kubernetes 1.35 is the last minor that supports containerd 1.x. Set kubernetesVersion to a 1.35 release, or use a template whose containerd package is 2.x. Nothing Kubernetes was installed."
+    version="$(containerd_version_of containerd)"
+    if [ -z "$version" ] || [ "${version%%.*}" -lt 2 ]; then
+        if node_in_cluster; then
+            log "containerd ${version:-(none)} cannot run Kubernetes ${KUBERNETES_VERSION}: the upgrade moves this node to containerd 2 before its kubelet"
+            return 0
+        fi
+        fail "kubernetesVersion ${KUBERNETES_VERSION} needs containerd 2.0 or later, and this node's containerd is ${version:-not installed}: Kubernetes 1.35 is the last minor that supports containerd 1.x. Run this script with CONTAINERD_VERSION, CONTAINERD_SHA256, RUNC_VERSION and RUNC_SHA256 (pulumi up passes them; npm run plan shows them in each node's prepare command), or set kubernetesVersion to a 1.35 release. Nothing Kubernetes was installed."
     fi
     log "containerd ${version} runs Kubernetes ${KUBERNETES_VERSION}"
 }
@@ -451,6 +362,7 @@ main() {
     local prepared_template=false
     detect_prepared_template && prepared_template=true
     install_base_packages
+    install_container_runtime
     require_containerd_for_kubernetes
     hold_runtime_packages
     [ "$prepared_template" = true ] || add_kubernetes_repository

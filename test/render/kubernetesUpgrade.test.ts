@@ -13,9 +13,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderScript } from "../../components/render/manifests";
+import { containerdOnPath, curlServing, fakeContainerdRelease } from "../helpers/fakeContainerd";
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "i12-upgrade-"));
 after(() => fs.rmSync(workDir, { recursive: true, force: true }));
+/** Issue 12 item 2: the containerd release curl serves (the only downloads that work in these tests). */
+const containerdRelease = fakeContainerdRelease(workDir);
 
 interface FakeNodeSpec {
     readonly name: string;
@@ -66,7 +69,9 @@ function fakeCluster(version: string): FakeCluster {
             fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\necho "${node.name}: ${name} $*" >>"${calls}"\nAPI="${api}"\nROOT="${root}"\n${body}\n`, { mode: 0o755 });
         standIn("hostname", `echo "${node.name}"`);
         standIn("id", "echo 0");
-        standIn("curl", "exit 7"); // no network in tests: the installed keyring is kept
+        // No network in tests: only the fake containerd release downloads; the installed keyring is kept.
+        standIn("curl", curlServing(containerdRelease.downloads));
+        standIn("containerd", containerdOnPath(root));
         standIn("dpkg-query", 'cat "$ROOT/pkg/${*: -1}" 2>/dev/null');
         standIn("apt-cache", 'echo "   kubeadm | ${FAKE_AVAILABLE:-1.35.0}-1.1 | https://pkgs.k8s.io/core:/stable:/v1.35/deb  Packages"');
         standIn("apt-mark", "exit 0");
@@ -74,6 +79,7 @@ function fakeCluster(version: string): FakeCluster {
             "apt-get",
             [
                 '[ -f "$API/apt-fails-$(hostname)" ] && { echo "E: stand-in apt failure" >&2; exit 100; }',
+                'case " $* " in *" purge "*) for arg in "$@"; do rm -f "$ROOT/pkg/$arg"; done ;; esac',
                 'for arg in "$@"; do case "$arg" in *=*-*) echo "${arg#*=}" >"$ROOT/pkg/${arg%%=*}" ;; esac; done',
             ].join("\n"),
         );
@@ -92,6 +98,7 @@ function fakeCluster(version: string): FakeCluster {
             [
                 'case "$1 $2" in',
                 '  "upgrade plan") echo "COMPONENT   NODE   CURRENT   TARGET"; [ ! -f "$API/plan-fails" ] ;;',
+                '  "config images") echo registry.k8s.io/pause:3.10.1 ;;',
                 '  "upgrade apply") target="$3"; echo "$target" >"$API/cluster-version" ;;',
                 '  "upgrade node") target="$(cat "$API/cluster-version")" ;;',
                 "esac",
@@ -166,7 +173,7 @@ function runOn(cluster: FakeCluster, host: string, script: string, env: Record<s
  * -> uncordon, control planes first, then workers), stopping at the first failed step as Pulumi
  * does (nothing that depends on it runs).
  */
-function roll(cluster: FakeCluster, version: string): Ran[] {
+function roll(cluster: FakeCluster, version: string, env: Record<string, string> = {}): Ran[] {
     const node0 = nodeSpecs[0].name;
     const ran: Ran[] = [];
     const steps: (() => Ran)[] = [
@@ -176,6 +183,7 @@ function roll(cluster: FakeCluster, version: string): Ran[] {
                 KUBERNETES_VERSION: version,
                 CONTROL_PLANES: "k8s-control01 k8s-control02",
                 WORKERS: "k8s-worker01 k8s-worker02",
+                ...env,
             }, "preflight"),
     ];
     for (const node of nodeSpecs) {
@@ -185,6 +193,7 @@ function roll(cluster: FakeCluster, version: string): Ran[] {
                 NODE_ROLE: node.role,
                 FIRST_CONTROL_PLANE: String(node.name === node0),
                 KUBERNETES_VERSION: version,
+                ...env,
             }, `${node.name} ${step}`);
         const fromNode0 = (step: string) => () =>
             runOn(cluster, node0, "kubernetes-upgrade-cluster.sh", { UPGRADE_STEP: step, KUBERNETES_VERSION: version, TARGET_NODE: node.name, TARGET_ROLE: node.role }, `${node.name} ${step}`);
@@ -203,7 +212,7 @@ function changingCalls(cluster: FakeCluster): string[] {
     return fs
         .readFileSync(cluster.calls, "utf8")
         .split("\n")
-        .filter((line) => /: (kubeadm upgrade (apply|node)|kubectl (drain|uncordon)|apt-get .*install|systemctl restart|apt-mark (hold|unhold))/.test(line));
+        .filter((line) => /: (kubeadm upgrade (apply|node)|kubectl (drain|uncordon)|apt-get .*(install|purge)|systemctl (restart|stop)|apt-mark (hold|unhold)|curl .*github)/.test(line));
 }
 
 const failed = (ran: Ran[]) => ran.filter((r) => r.status !== 0);
@@ -329,19 +338,68 @@ test("the preflight refuses a kubelet more than three minors below the target (v
     assert.deepEqual(changingCalls(cluster), []);
 });
 
-test("the preflight refuses Kubernetes 1.36 while a node runs containerd 1.x (1.35 is the last minor that supports it), naming the node; with containerd 2 everywhere it passes", () => {
+/** Every node of the cluster on Ubuntu's containerd 1.7 package (and runc), as a 1.35 cluster made before issue 12 item 2. */
+function onUbuntuContainerd(cluster: FakeCluster): void {
+    fs.writeFileSync(path.join(cluster.api, "runtimes"), nodeSpecs.map((node) => `${node.name} containerd://1.7.28\n`).join(""));
+    for (const root of cluster.roots.values()) {
+        for (const pkg of ["containerd", "runc"]) fs.writeFileSync(path.join(root, "pkg", pkg), "install ok installed");
+    }
+}
+
+test("the preflight refuses Kubernetes 1.36 on containerd 1.x when the run names no containerd to move to (a hand run), naming the nodes; with containerd 2 everywhere it passes", () => {
     const cluster = fakeCluster("1.35.4");
     const nodes = fs.readFileSync(path.join(cluster.api, "nodes"), "utf8").trim().split("\n").map((line) => line.split(" ")[0]);
     fs.writeFileSync(path.join(cluster.api, "runtimes"), nodes.map((node) => `${node} containerd://${node === "k8s-worker02" ? "1.7.28" : "2.1.4"}\n`).join(""));
     const ran = roll(cluster, "1.36.0");
     assert.deepEqual(failed(ran).map((r) => r.step), ["preflight"]);
-    assert.match(ran[0].stderr, /lab:kubernetesVersion 1\.36\.0 needs containerd 2\.0 or later on every node .*: k8s-worker02 \(1\.7\.28\)\. Stay on 1\.35/);
+    assert.match(ran[0].stderr, /lab:kubernetesVersion 1\.36\.0 needs containerd 2\.0 or later on every node .*: k8s-worker02 \(1\.7\.28\), and this run names no containerd to move them to \(CONTAINERD_VERSION\)\. Run the upgrade through pulumi up, which passes it, or stay on 1\.35\. Nothing was changed\./);
     assert.deepEqual(changingCalls(cluster), []);
 
     fs.rmSync(path.join(cluster.api, "runtimes"));
     const passed = roll(cluster, "1.36.0");
     assert.equal(passed[0].status, 0, passed[0].stderr);
     assert.match(passed[0].stdout, /preflight passed: control plane v1\.35\.4 -> v1\.36\.0/);
+});
+
+test("a roll from 1.35 on containerd 1.7 to 1.36 moves each node to containerd 2.3.4 while it is drained, before its new kubelet; a re-run changes nothing", () => {
+    const cluster = fakeCluster("1.35.4");
+    onUbuntuContainerd(cluster);
+    const env = { ...containerdRelease.env, FAKE_AVAILABLE: "1.36.0" };
+    const ran = roll(cluster, "1.36.0", env);
+    assert.deepEqual(failed(ran).map((r) => `${r.step}: ${r.stderr}`), []);
+    assert.match(ran[0].stdout, /nodes on containerd 1\.x, each moved to containerd 2\.3\.4 while drained, before its kubelet: k8s-control01 \(1\.7\.28\) k8s-control02 \(1\.7\.28\) k8s-worker01 \(1\.7\.28\) k8s-worker02 \(1\.7\.28\)/);
+    const calls = changingCalls(cluster).filter((line) => !/apt-mark/.test(line));
+    for (const node of nodeSpecs) {
+        const own = calls.filter((line) => line.startsWith(`${node.name}: `) || line.endsWith(` ${node.name}`) || line.includes(` drain ${node.name} `));
+        const at = (pattern: RegExp) => {
+            const index = own.findIndex((line) => pattern.test(line));
+            assert.ok(index >= 0, `${node.name}: no call matches ${pattern}:\n${own.join("\n")}`);
+            return index;
+        };
+        const order = [
+            at(/kubectl drain /),
+            at(/: systemctl stop kubelet$/),
+            at(/: curl .*containerd-2\.3\.4-linux-amd64\.tar\.gz$/),
+            at(/: curl .*runc\.amd64$/),
+            at(/: apt-get .* purge --allow-change-held-packages containerd runc$/),
+            at(/: systemctl restart containerd$/),
+            at(/: apt-get .* install --no-install-recommends kubelet=1\.36\.0-1\.1 kubectl=1\.36\.0-1\.1$/),
+            at(/: systemctl restart kubelet$/),
+            at(/kubectl uncordon /),
+        ];
+        assert.deepEqual(order, [...order].sort((a, b) => a - b), `${node.name}: the runtime did not move between the drain and the new kubelet:\n${own.join("\n")}`);
+        const root = cluster.roots.get(node.name)!;
+        assert.ok(fs.existsSync(path.join(root, "usr", "local", "bin", "containerd")), `${node.name} has no containerd 2.3.4`);
+        assert.ok(!fs.existsSync(path.join(root, "pkg", "containerd")), `${node.name} still has Ubuntu's containerd`);
+        assert.match(fs.readFileSync(path.join(root, "etc", "containerd", "config.toml"), "utf8"), /^version = 3$/m);
+    }
+    // The drained node's kubelet is stopped while its runtime moves, and only then.
+    assert.deepEqual(calls.filter((line) => / systemctl stop /.test(line)), nodeSpecs.map((node) => `${node.name}: systemctl stop kubelet`));
+
+    fs.writeFileSync(cluster.calls, "");
+    const again = roll(cluster, "1.36.0", env);
+    assert.deepEqual(failed(again), []);
+    assert.deepEqual(changingCalls(cluster), []);
 });
 
 test("uncordon leaves a node someone cordoned by hand alone: only a node the upgrade drained (annotated) is uncordoned", () => {

@@ -189,15 +189,15 @@ test("no rendered manifests script contains an include marker", () => {
     }
 });
 
-test("a script includes lib/common.sh once, right after set -euo pipefail and shopt; lib/apt.sh only right after it, lib/kubernetes-apt.sh only right after that", () => {
+test("a script includes lib/common.sh once, right after set -euo pipefail and shopt; lib/apt.sh only right after it, lib/kubernetes-apt.sh only right after that, lib/containerd.sh last", () => {
     const including = scriptNames.filter((name) => INCLUDE_MARKER.test(sourceText(name)));
     assert.ok(including.length >= 4, `only ${including.join(", ")} include the shared helpers`);
     for (const name of including) {
         const lines = sourceText(name).split("\n");
         const markers = lines.filter((line) => INCLUDE_MARKER.test(line));
         // lib/apt.sh uses log and fail from lib/common.sh, so it comes right after it; lib/kubernetes-apt.sh
-        // (issue 12) uses both.
-        const chain = ["# k8s-lab:include lib/common.sh", "# k8s-lab:include lib/apt.sh", "# k8s-lab:include lib/kubernetes-apt.sh"];
+        // (issue 12) uses both, and lib/containerd.sh (issue 12 item 2) the three.
+        const chain = ["# k8s-lab:include lib/common.sh", "# k8s-lab:include lib/apt.sh", "# k8s-lab:include lib/kubernetes-apt.sh", "# k8s-lab:include lib/containerd.sh"];
         const expected = chain.slice(0, Math.max(1, markers.length));
         assert.deepEqual(markers, expected, `${name}: include markers`);
         const first = lines.indexOf(markers[0]);
@@ -217,6 +217,11 @@ test("a script includes lib/common.sh once, right after set -euo pipefail and sh
         including.filter((name) => sourceText(name).includes("# k8s-lab:include lib/kubernetes-apt.sh")).sort(),
         ["kubernetes-upgrade-node.sh", "node-prepare.sh"],
         "the scripts that install the Kubernetes packages include lib/kubernetes-apt.sh",
+    );
+    assert.deepEqual(
+        including.filter((name) => sourceText(name).includes("# k8s-lab:include lib/containerd.sh")).sort(),
+        ["kubernetes-upgrade-node.sh", "node-prepare.sh"],
+        "the scripts that install or move the container runtime include lib/containerd.sh",
     );
 });
 

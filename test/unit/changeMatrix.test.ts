@@ -113,7 +113,7 @@ const controlPlanes = [
 ];
 
 // Rows of issue 11's table whose wanted outcome is "refused at preview".
-const refusedRows: [string, Record<string, unknown>][] = [
+const refusedRows: [string, Record<string, unknown>, Record<string, unknown>?][] = [
     ["the first control plane re-ordered", { controlPlanes: [controlPlanes[1], controlPlanes[0], controlPlanes[2]] }],
     ["the first control plane removed (another added)", { controlPlanes: [controlPlanes[1], controlPlanes[2], { name: "k8s-control04", address: "192.168.1.203" }] }],
     ["apiVip", { apiVip: "192.168.1.221" }],
@@ -123,8 +123,9 @@ const refusedRows: [string, Record<string, unknown>][] = [
     ["serviceSubnet", { serviceSubnet: "10.100.0.0/16" }],
     ["clusterName", { clusterName: "other-lab" }],
     ["cni", { cni: "calico" }],
-    ["kubernetesVersion downgraded", { kubernetesVersion: "1.33.5" }],
-    ["kubernetesVersion skipping a minor", { kubernetesVersion: "1.36.0" }],
+    ["kubernetesVersion downgraded", { kubernetesVersion: "1.36.4" }],
+    // The lab's 1.37 is the newest minor the program takes, so the skip starts from a 1.35 cluster.
+    ["kubernetesVersion skipping a minor", { kubernetesVersion: "1.37.1" }, { kubernetesVersion: "1.35.9" }],
     ["encryptSecretsAtRest off", { encryptSecretsAtRest: false }],
     ["auditLog off", { auditLog: false }],
     ["podSecurityStandard", { podSecurityStandard: "restricted" }],
@@ -164,13 +165,13 @@ test("change matrix: reserveControlPlaneMemory changes the control planes' reser
 });
 
 test("change matrix: a resize together with a kubernetesVersion change is refused at preview by the resize guard", async () => {
-    const result = await plan({ workerMemoryMb: 8192, kubernetesVersion: "1.35.0" });
+    const result = await plan({ workerMemoryMb: 8192, kubernetesVersion: "1.37.2" });
     assert.equal(result.get("lab-resize-guard"), "refused");
 });
 
-for (const [row, changes] of refusedRows) {
+for (const [row, changes, from] of refusedRows) {
     test(`change matrix: ${row} is refused at preview by the cluster-identity guard`, async () => {
-        const result = await plan(changes);
+        const result = await plan(changes, from);
         assert.equal(result.get("lab-identity"), "refused");
     });
 }
@@ -271,12 +272,15 @@ for (const [row, from, changes, created, deleted] of [
 // no VM, init, join or add-on input changes.
 const nodeNames = ["k8s-control01", "k8s-control02", "k8s-control03", "k8s-worker01", "k8s-worker02", "k8s-worker03"];
 const upgradeSteps = (node: string) => ["kubeadm", "drain", "kubelet", "uncordon"].map((step) => `${node}-upgrade-${step}`);
-for (const [row, version] of [
-    ["a kubernetesVersion patch", "1.34.3"],
-    ["the next kubernetesVersion minor", "1.35.0"],
+// Issue 12 item 2: 1.35 -> 1.36 is the same row although the nodes' containerd changes with it
+// (node preparation and the kubelet steps get the containerd release's environment).
+for (const [row, version, from] of [
+    ["a kubernetesVersion patch", "1.37.2", "1.37.1"],
+    ["the next kubernetesVersion minor", "1.37.1", "1.36.4"],
+    ["the next kubernetesVersion minor, onto containerd 2 (1.35 -> 1.36)", "1.36.4", "1.35.9"],
 ] as const) {
     test(`change matrix: ${row} passes the guard and re-runs only the upgrade steps, node preparation and tools' installs (updates); no VM, join or add-on changes`, async () => {
-        const result = await plan({ kubernetesVersion: version });
+        const result = await plan({ kubernetesVersion: version }, { kubernetesVersion: from });
         assert.equal(result.get("lab-identity"), "update");
         assert.deepEqual(withOutcome(result, "replace", "power-cycle", "refused", "create", "delete"), []);
         const updated = withOutcome(result, "update");

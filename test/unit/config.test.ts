@@ -333,6 +333,13 @@ const rules: { rule: string; changes: Record<string, unknown>; key: string; fix:
         key: "k8s-vsphere-lab:kubernetesVersion",
         fix: /is not 1\.<minor>\.<patch>/,
     },
+    // Issue 12 item 2: from 1.36 the nodes run the pinned containerd release, chosen up to 1.37.
+    {
+        rule: "a Kubernetes minor newer than the one the pinned containerd is chosen for",
+        changes: { kubernetesVersion: "1.38.0" },
+        key: "k8s-vsphere-lab:kubernetesVersion",
+        fix: /1\.38\.0 is newer than the Kubernetes minors the nodes' containerd 2\.3\.4 is pinned for \(1\.36-1\.37, .*Set a 1\.37 release, or first pin the containerd that containerd's RELEASES\.md "Kubernetes Support" table lists for 1\.38/,
+    },
     {
         rule: "a hostname that is not an RFC 1123 label",
         changes: { workers: [{ name: "K8s_Worker01", address: "192.168.1.210" }] },
@@ -413,7 +420,7 @@ test("the lab stack file is valid and matches seed 000", () => {
     assert.deepEqual(cfg.addons.metallb.addressPool, { first: "192.168.1.225", last: "192.168.1.234" });
     assert.equal(cfg.kubernetes.podSubnet, "10.244.0.0/16");
     assert.equal(cfg.kubernetes.serviceSubnet, "10.96.0.0/12");
-    assert.equal(cfg.kubernetes.minorVersion, "1.34");
+    assert.equal(cfg.kubernetes.minorVersion, "1.37");
 });
 
 test("issue 15: Secrets encrypted, the audit log on, Pod Security baseline and MetalLB autoAssign on by default", () => {

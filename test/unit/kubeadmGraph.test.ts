@@ -57,7 +57,7 @@ describe("wiring: credentials flow from node 0 to every join", () => {
         assert.deepEqual(clusterConfiguration.apiServer.certSANs, ["192.168.1.220", "k8s.lab.example"]);
         assert.equal(clusterConfiguration.networking.podSubnet, "10.244.0.0/16");
         assert.equal(clusterConfiguration.networking.serviceSubnet, "10.96.0.0/12");
-        assert.equal(clusterConfiguration.kubernetesVersion, "v1.34.2");
+        assert.equal(clusterConfiguration.kubernetesVersion, "v1.37.1");
     });
 
     for (const node of joiners) {
@@ -130,7 +130,7 @@ describe("late joins and scale-in", () => {
             const mint = cmd(`${node}-join-credentials`);
             assert.equal(hostOf(mint), addressOf["k8s-control01"]);
             assert.equal(mint.inputs.stdin, renderScript("join-credentials-mint.sh"));
-            assert.match(mint.inputs.create, new RegExp(`JOINING_NODE='${node}' JOIN_ROLE='${role}' KUBERNETES_VERSION='1.34.2'`));
+            assert.match(mint.inputs.create, new RegExp(`JOINING_NODE='${node}' JOIN_ROLE='${role}' KUBERNETES_VERSION='1.37.1'`));
             assert.equal(mint.inputs.logging, "none");
             assert.ok(mint.additionalSecretOutputs.includes("stdout") && mint.additionalSecretOutputs.includes("stderr"));
             assert.ok(recorder.dependsOn(cmd(`${node}-kubeadm-join`), mint));

@@ -29,7 +29,7 @@ describe("the upgrade graph with upgradeWorkersAtOnce 2", () => {
     test("the preflight runs on node 0 after every node's join, with every node's name, before any node's first step", () => {
         const preflight = cmd("lab-kubernetes-upgrade-preflight");
         assert.equal(hostOf(preflight), "192.168.1.200");
-        assert.match(envOf(preflight), /UPGRADE_STEP='preflight'.*KUBERNETES_VERSION='1\.34\.2'.*CONTROL_PLANES='k8s-control01 k8s-control02 k8s-control03' WORKERS='k8s-worker01 k8s-worker02 k8s-worker03'/);
+        assert.match(envOf(preflight), /UPGRADE_STEP='preflight'.*KUBERNETES_VERSION='1\.37\.1'.*CONTROL_PLANES='k8s-control01 k8s-control02 k8s-control03' WORKERS='k8s-worker01 k8s-worker02 k8s-worker03'/);
         assert.ok(waits(preflight, cmd("k8s-control01-kubeadm-init")));
         for (const node of [...controlPlanes.slice(1), ...workers]) assert.ok(waits(preflight, cmd(`${node}-kubeadm-join`)), node);
         for (const node of [...controlPlanes, ...workers]) assert.ok(waits(step(node, "kubeadm"), preflight), node);
@@ -80,7 +80,7 @@ test("the upgrade steps run only on a change: no create command (a first pulumi 
     assert.equal(steps.length, 6 * 4 + 1);
     for (const step of steps) {
         assert.equal(step.inputs.create, undefined, step.name);
-        assert.match(step.inputs.update, /KUBERNETES_VERSION='1\.34\.2'/, step.name);
+        assert.match(step.inputs.update, /KUBERNETES_VERSION='1\.37\.1'/, step.name);
     }
 });
 

@@ -48,15 +48,15 @@ test("the program records every node's size and the version; every VM and the fi
     const recorded = guard.inputs as unknown as ResizeGuardInputs;
     assert.deepEqual(Object.keys(recorded.nodes).sort(), ["k8s-control01", "k8s-control02", "k8s-control03", "k8s-worker01", "k8s-worker02", "k8s-worker03"]);
     assert.deepEqual([recorded.nodes["k8s-worker02"].cpus, recorded.nodes["k8s-worker02"].memoryMb], [2, 4096]);
-    assert.equal(recorded.kubernetesVersion, "1.34.2");
+    assert.equal(recorded.kubernetesVersion, "1.37.1");
     for (const vm of recorder.resources.filter((r) => r.type === "vsphere:index/virtualMachine:VirtualMachine")) {
         assert.ok(recorder.dependsOn(vm, guard), `${vm.name} does not wait for the resize guard`);
     }
     assert.ok(recorder.dependsOn(recorder.named("k8s-control02-resize-drain"), guard));
     const provider = loadSerializedProvider(guard.inputs.__provider as string);
     const grown = Object.fromEntries(Object.entries(recorded.nodes).map(([name, node]) => [name, node.role === "control-plane" ? { ...node, memoryMb: 4096 } : node]));
-    assert.deepEqual((await provider.check!(recorded, { nodes: grown, kubernetesVersion: "1.34.2" })).failures, []);
-    const result = await provider.check!(recorded, { nodes: grown, kubernetesVersion: "1.35.0" });
+    assert.deepEqual((await provider.check!(recorded, { nodes: grown, kubernetesVersion: "1.37.1" })).failures, []);
+    const result = await provider.check!(recorded, { nodes: grown, kubernetesVersion: "1.37.2" });
     assert.equal(result.failures?.[0]?.property, "nodes");
     assert.match(result.failures![0].reason, /in the same pulumi up as the size of k8s-control01 .*, k8s-control02 .*, k8s-control03/);
 });
