@@ -81,3 +81,36 @@ test("a lab with one control plane: node 0 runs its own steps, last, its return 
     const vms = recorder.resources.filter((r) => r.type === vmType);
     for (const a of vms) for (const b of vms) if (a !== b) assert.ok(!recorder.dependsOn(a, b), `${a.name} waits for ${b.name}`);
 });
+
+// The roll as an engine would run it: every resource a resize of every node changes (each VM and
+// its two steps) starts once all it depends on is done, as `pulumi up` schedules them. A VM's power
+// cycle takes 10 time units, a step 1; a return step polls until its node is back, so it ends one
+// unit after its VM's update at the earliest. Each node is down from the end of its drain to the
+// end of its return: no two of those spans may overlap, and each VM's update lies inside its own.
+test("simulated: resizing every node keeps at most one node down at any time, each VM resized inside its drained span", async () => {
+    const { recorder } = await evaluateProgram(labConfigWith({ controlPlaneMemoryMb: 4096, workerMemoryMb: 8192 }));
+    const nodes = rollOrder;
+    const vm = (node: string) => recorder.named(`${node}-vm`, vmType);
+    const step = (node: string, which: "drain" | "return") => recorder.named(`${node}-resize-${which}`, command);
+    const changed = nodes.flatMap((node) => [step(node, "drain"), vm(node), step(node, "return")]);
+    const finish = new Map<RecordedResource, number>();
+    const vmOf = new Map(nodes.map((node) => [step(node, "return"), vm(node)]));
+    const finishOf = (r: RecordedResource): number => {
+        const known = finish.get(r);
+        if (known !== undefined) return known;
+        const start = Math.max(0, ...changed.filter((other) => other !== r && recorder.dependsOn(r, other)).map(finishOf));
+        const polled = vmOf.has(r) ? finishOf(vmOf.get(r)!) + 1 : 0;
+        const end = Math.max(start + (r.type === vmType ? 10 : 1), polled);
+        finish.set(r, end);
+        return end;
+    };
+    const spans = nodes.map((node) => ({ node, down: finishOf(step(node, "drain")), up: finishOf(step(node, "return")), vmStart: finishOf(vm(node)) - 10, vmEnd: finishOf(vm(node)) }));
+    for (const span of spans) {
+        assert.ok(span.down <= span.vmStart && span.vmEnd < span.up, `${span.node}'s VM is resized outside its drained span: ${JSON.stringify(span)}`);
+    }
+    for (const a of spans) {
+        for (const b of spans) {
+            if (a !== b) assert.ok(a.up <= b.down || b.up <= a.down, `${a.node} and ${b.node} are down at the same time: ${JSON.stringify([a, b])}`);
+        }
+    }
+});
