@@ -44,6 +44,7 @@ export class HaEndpoint extends pulumi.ComponentResource {
         const haproxyConfig = renderHaproxyConfig({ apiPort: args.apiPort, controlPlanes: peers });
         const checkScript = renderHaproxyCheckScript();
 
+        let previousReload: pulumi.Resource[] = [];
         const nodes = args.controlPlanes.map(({ peer, connection }, index) => {
             const keepalivedConfig = pulumi.secret(
                 args.authPassword.apply((authPassword) =>
@@ -68,27 +69,25 @@ export class HaEndpoint extends pulumi.ComponentResource {
             ];
             const env = { VIP: args.vip, API_PORT: String(args.apiPort) };
             const install = runScript(`${prefix}-ha-install`, { node: connection, script: "ha-endpoint-install.sh", env }, { parent: this, dependsOn: staged });
-            return { install, staged, connection, prefix, configHash: contentHash(pulumi.concat(contentHash(haproxyConfig), contentHash(keepalivedConfig), contentHash(checkScript))) };
-        });
-        this.installed = nodes.map((node) => node.install);
-
-        // Issue 11 item 4: a changed config (a control plane added or removed, a new haproxy.cfg)
-        // reaches the running control planes one at a time: each one's reload step runs the same
-        // install script (it validates the staged files, reloads only what changed, and ends once
-        // its own haproxy listens and the VIP answers), and the next waits for it, so a config that
-        // breaks a node stops the roll there with the others still serving. The steps run only on
-        // a change (a new config hash), never when created: a new control plane's install does the
-        // work, and on a first `pulumi up` nothing waits for them.
-        let previous: pulumi.Resource[] = [];
-        this.reloads = nodes.map(({ install, staged, connection, prefix, configHash }) => {
+            // Issue 11 item 4: a changed config (a control plane added or removed, a new haproxy.cfg)
+            // reaches the running control planes one at a time: each one's reload step runs the same
+            // install script (it validates the staged files, reloads only what changed, and ends once
+            // its own haproxy listens and the VIP answers), and the next waits for it, so a config that
+            // breaks a node stops the roll there with the others still serving. The steps run only on
+            // a change (a new hash of the staged files; secret, as keepalived.conf holds the VRRP
+            // password), never when created: a new control plane's install does the work, and on a
+            // first `pulumi up` nothing waits for them.
+            const configHash = contentHash(pulumi.concat(contentHash(haproxyConfig), contentHash(keepalivedConfig), contentHash(checkScript)));
             const reload = runScript(
                 `${prefix}-ha-reload`,
-                { node: connection, script: "ha-endpoint-install.sh", onChangeOnly: true, env: { VIP: args.vip, API_PORT: String(args.apiPort), CONFIG_HASH: configHash } },
-                { parent: this, dependsOn: [install, ...staged, ...previous] },
+                { node: connection, script: "ha-endpoint-install.sh", onChangeOnly: true, env: { ...env, CONFIG_HASH: configHash } },
+                { parent: this, dependsOn: [install, ...staged, ...previousReload] },
             );
-            previous = [reload];
-            return reload;
+            previousReload = [reload];
+            return { install, reload };
         });
+        this.installed = nodes.map((node) => node.install);
+        this.reloads = nodes.map((node) => node.reload);
         this.registerOutputs({});
     }
 }

@@ -138,7 +138,6 @@ export class KubernetesLab extends pulumi.ComponentResource {
                 workers: cfg.workers,
                 nodeZero: byConfiguredAddress(cfg.controlPlanes[0]),
                 secondControlPlane: cfg.controlPlanes.length > 1 ? byConfiguredAddress(cfg.controlPlanes[1]) : undefined,
-                nodeZeroVm: nodeVms.get(cfg.controlPlanes[0].name)!.vm,
                 after: [resizeGuard],
             },
             { parent: this },

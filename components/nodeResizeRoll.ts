@@ -16,8 +16,6 @@ export interface NodeResizeRollArgs {
     readonly nodeZero: NodeConnection;
     /** The same to the second control plane, when there is one: it runs the first one's steps. */
     readonly secondControlPlane?: NodeConnection;
-    /** The first control plane's VM: with no second control plane, its own return step waits for it. */
-    readonly nodeZeroVm: pulumi.Resource;
     /** What the first drain waits for: the resize guard, judged before any node is drained. */
     readonly after: readonly pulumi.Resource[];
 }
@@ -85,7 +83,7 @@ export class NodeResizeRoll extends pulumi.ComponentResource {
         let previous: readonly pulumi.Resource[] = args.after;
         for (const node of order) {
             const drain = step(node, "drain", previous);
-            const returned = step(node, "return", node === first && !args.secondControlPlane ? [drain, args.nodeZeroVm] : [drain]);
+            const returned = step(node, "return", node === first && !args.secondControlPlane ? [drain, args.nodeZero.vm] : [drain]);
             nodes.set(node.name, { drain, return: returned });
             previous = [returned];
         }
