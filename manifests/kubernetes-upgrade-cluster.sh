@@ -39,20 +39,12 @@ set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
 # k8s-lab:include lib/common.sh
+# k8s-lab:include lib/node-table.sh
 
 readonly ADMIN_KUBECONFIG="${TEST_ROOT}/etc/kubernetes/admin.conf"
 readonly DRAINED_ANNOTATION=k8s-vsphere-lab/upgrading
-
-# node_table: one line per Node: "<name> <Ready status> <kubelet version> <drained-by-upgrade annotation or ->".
-node_table() {
-    kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{" "}{.status.nodeInfo.kubeletVersion}{" "}{.metadata.annotations.k8s-vsphere-lab/upgrading}{"\n"}{end}' |
-        awk 'NF >= 3 { print $1, $2, $3, (NF >= 4 ? $4 : "-") }'
-}
-
-# node_field NAME FIELD: field 2 (Ready), 3 (kubelet version) or 4 (annotation) of NAME's line; empty when absent.
-node_field() {
-    node_table | awk -v name="$1" -v field="$2" '$1 == name { print $field; exit }'
-}
+# lib/node-table.sh's columns 3 and 4: the kubelet version, and the annotation this script marks a drained node with.
+readonly NODE_TABLE_FIELD=.status.nodeInfo.kubeletVersion NODE_TABLE_ANNOTATION="$DRAINED_ANNOTATION"
 
 # container_runtimes: one line per Node: "<name> <container runtime>", e.g. "k8s-worker01 containerd://1.7.28".
 container_runtimes() {

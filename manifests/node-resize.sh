@@ -38,20 +38,12 @@ set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
 # k8s-lab:include lib/common.sh
+# k8s-lab:include lib/node-table.sh
 
 readonly ADMIN_KUBECONFIG="${TEST_ROOT}/etc/kubernetes/admin.conf"
 readonly RESIZING_ANNOTATION=k8s-vsphere-lab/resizing
-
-# node_table: one line per Node: "<name> <Ready status> <boot id> <resizing annotation or ->".
-node_table() {
-    kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{" "}{.status.nodeInfo.bootID}{" "}{.metadata.annotations.k8s-vsphere-lab/resizing}{"\n"}{end}' |
-        awk 'NF >= 3 { print $1, $2, $3, (NF >= 4 ? $4 : "-") }'
-}
-
-# node_field NAME FIELD: field 2 (Ready), 3 (boot id) or 4 (annotation) of NAME's line; empty when absent.
-node_field() {
-    node_table | awk -v name="$1" -v field="$2" '$1 == name { print $field; exit }'
-}
+# lib/node-table.sh's columns 3 and 4: the boot id, and the annotation this script marks a drained node with.
+readonly NODE_TABLE_FIELD=.status.nodeInfo.bootID NODE_TABLE_ANNOTATION="$RESIZING_ANNOTATION"
 
 # etcd_healthy: one started etcd member per control plane, and every member answers its health check.
 etcd_healthy() {

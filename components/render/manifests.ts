@@ -34,7 +34,7 @@ export function readManifest(name: string): string {
  * The files under manifests/ a node script may include: helpers shared by several scripts. Known
  * names only, so an include can neither reach outside manifests/ nor pick up a stray file.
  */
-export const scriptIncludes: readonly string[] = ["lib/apt.sh", "lib/common.sh", "lib/containerd.sh", "lib/kubernetes-apt.sh"];
+export const scriptIncludes: readonly string[] = ["lib/apt.sh", "lib/common.sh", "lib/containerd.sh", "lib/kubernetes-apt.sh", "lib/node-table.sh"];
 
 /** A line that is (or tries to be) an include marker: `# k8s-lab:include lib/common.sh`. */
 const includeMarkerLine = /^\s*#\s*k8s-lab:include\b/;

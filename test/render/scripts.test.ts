@@ -189,7 +189,7 @@ test("no rendered manifests script contains an include marker", () => {
     }
 });
 
-test("a script includes lib/common.sh once, right after set -euo pipefail and shopt; lib/apt.sh only right after it, lib/kubernetes-apt.sh only right after that, lib/containerd.sh last", () => {
+test("a script includes lib/common.sh once, right after set -euo pipefail and shopt; lib/apt.sh only right after it, lib/kubernetes-apt.sh only right after that, lib/containerd.sh last; or lib/node-table.sh alone after lib/common.sh", () => {
     const including = scriptNames.filter((name) => INCLUDE_MARKER.test(sourceText(name)));
     assert.ok(including.length >= 4, `only ${including.join(", ")} include the shared helpers`);
     for (const name of including) {
@@ -197,7 +197,10 @@ test("a script includes lib/common.sh once, right after set -euo pipefail and sh
         const markers = lines.filter((line) => INCLUDE_MARKER.test(line));
         // lib/apt.sh uses log and fail from lib/common.sh, so it comes right after it; lib/kubernetes-apt.sh
         // (issue 12) uses both, and lib/containerd.sh (issue 12 item 2) the three.
-        const chain = ["# k8s-lab:include lib/common.sh", "# k8s-lab:include lib/apt.sh", "# k8s-lab:include lib/kubernetes-apt.sh", "# k8s-lab:include lib/containerd.sh"];
+        // lib/node-table.sh (the roll scripts on node 0) needs no package helper: it follows lib/common.sh alone.
+        const chain = markers.includes("# k8s-lab:include lib/node-table.sh")
+            ? ["# k8s-lab:include lib/common.sh", "# k8s-lab:include lib/node-table.sh"]
+            : ["# k8s-lab:include lib/common.sh", "# k8s-lab:include lib/apt.sh", "# k8s-lab:include lib/kubernetes-apt.sh", "# k8s-lab:include lib/containerd.sh"];
         const expected = chain.slice(0, Math.max(1, markers.length));
         assert.deepEqual(markers, expected, `${name}: include markers`);
         const first = lines.indexOf(markers[0]);
@@ -222,6 +225,11 @@ test("a script includes lib/common.sh once, right after set -euo pipefail and sh
         including.filter((name) => sourceText(name).includes("# k8s-lab:include lib/containerd.sh")).sort(),
         ["kubernetes-upgrade-node.sh", "node-prepare.sh"],
         "the scripts that install or move the container runtime include lib/containerd.sh",
+    );
+    assert.deepEqual(
+        including.filter((name) => sourceText(name).includes("# k8s-lab:include lib/node-table.sh")).sort(),
+        ["kubernetes-upgrade-cluster.sh", "node-resize.sh"],
+        "the scripts that drain and uncordon nodes from node 0 read the Node table through lib/node-table.sh",
     );
 });
 
