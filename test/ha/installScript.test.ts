@@ -16,6 +16,7 @@ import {
     keepalivedPriority, renderHaEndpointInstallScript, renderHaproxyCheckScript, renderHaproxyConfig, renderKeepalivedConfig,
 } from "../../components/render/haEndpoint";
 import { projectRoot } from "../../components/render/manifests";
+import { currentLoad, loadRefusal, MachineLoad, writeResults } from "../../bench/machineLoad";
 import { requireTool } from "../helpers/tools";
 import { NetnsLab } from "./netnsLab";
 
@@ -31,6 +32,7 @@ describe("ha-endpoint-install.sh on a sandboxed node (run as root)", { timeout: 
     const steps = new Map<string, string>();
     const systemctlCalls = new Map<string, string[]>();
     let workDir = "";
+    let machineLoad: MachineLoad | undefined;
 
     before(() => {
         if (typeof process.getuid !== "function" || process.getuid() !== 0) {
@@ -55,6 +57,7 @@ describe("ha-endpoint-install.sh on a sandboxed node (run as root)", { timeout: 
         const installScript = path.join(workDir, "ha-endpoint-install.sh");
         fs.writeFileSync(installScript, renderHaEndpointInstallScript());
 
+        machineLoad = currentLoad();
         const run = spawnSync("ip", [
             "netns", "exec", lab.namespaceOf("node"), "unshare", "--mount", "--uts", "--propagation", "private",
             path.join(projectRoot, "test", "ha", "sandbox", "run-install-sandbox.sh"), workDir, installScript,
@@ -88,9 +91,22 @@ describe("ha-endpoint-install.sh on a sandboxed node (run as root)", { timeout: 
         for (const [step, output] of steps) {
             assert.ok(!output.includes(authPassword), `step ${step} printed the password`);
         }
-        const lines = (steps.get("first-run") ?? "").split("\n").filter((line) => line !== "" && !line.startsWith("exit="));
+        const lines = (steps.get("first-run") ?? "").split("\n").filter((line) => line !== "" && !/^(exit|took_ms)=/.test(line));
         assert.ok(lines.length >= 5, lines.join("\n"));
         for (const line of lines) assert.ok(line.startsWith(`[${nodeName}] `), `not a progress line: ${line}`);
+    });
+
+    it("times the first run, packages in place as on a prepared template (issue 14: the plan's ha-install-prepared)", () => {
+        const tookMs = Number(/^took_ms=(\d+)$/m.exec(steps.get("first-run") ?? "")?.[1]);
+        assert.ok(Number.isInteger(tookMs) && tookMs > 0, `no took_ms line in the first run:\n${steps.get("first-run")}`);
+        const results = {
+            test: "test/ha/installScript.test.ts",
+            measuredAt: new Date().toISOString(),
+            machine: machineLoad,
+            what: "ha-endpoint-install.sh's first run with haproxy and keepalived installed (no apt): configs checked and installed, both daemons started, this node's haproxy listening and the VIP answering",
+            firstRun_s: Math.round(tookMs / 10) / 100,
+        };
+        console.log(`HA install results ${writeResults("ha-install.json", `${JSON.stringify(results, null, 2)}\n`, loadRefusal(machineLoad!))}`);
     });
 
     it("is idempotent: a second run with the same files restarts nothing", () => {

@@ -103,15 +103,18 @@ test("every add-on and the provider wait for ApiServerReady", async () => {
     }
 });
 
-test("everything but the CNI waits for every worker join; the CNI does not", async () => {
+const isNamespace = (e: Evaluation, name: string) => e.named(name).type === "kubernetes:core/v1:Namespace";
+
+test("everything but the CNI and the namespaces waits for every worker join; those do not", async () => {
     for (const cni of ["flannel", "calico"] as const) {
-        const e = await evaluate({ cni, internalIngress: true });
+        const e = await evaluate({ cni, internalIngress: true, monitoring: true, flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" });
         for (const name of e.names) {
-            if (name === "addons-provider") continue;
+            // The provider and generated secrets (Grafana's password) touch no node.
+            if (name === "addons-provider" || e.named(name).type.startsWith("random:")) continue;
             for (const join of e.workerJoins) {
                 const waits = waitsFor(e, e.named(name), join);
-                if (cniNames(cni).includes(name)) {
-                    assert.equal(waits, false, `${name} (the CNI) waits for ${join.name}`);
+                if (cniNames(cni).includes(name) || isNamespace(e, name)) {
+                    assert.equal(waits, false, `${name} (the CNI or a namespace) waits for ${join.name}`);
                 } else {
                     assert.equal(waits, true, `${name} does not wait for ${join.name}`);
                 }
@@ -120,9 +123,23 @@ test("everything but the CNI waits for every worker join; the CNI does not", asy
     }
 });
 
-test("everything but the CNI waits for the CNI", async () => {
+test("issue 14: every namespace goes in once the API answers, waiting for nothing else; the chart in it waits for it", async () => {
+    const e = await evaluate({ internalIngress: true, monitoring: true, flux: true, fluxGitUrl: "https://git.lab.example/lab/gitops.git" });
+    const namespaces = [...e.names].filter((name) => isNamespace(e, name));
+    assert.equal(namespaces.length, 6, `expected the CNI's, MetalLB's, the ingresses' (one for both), NFS's, monitoring's and flux's namespaces; have ${namespaces.join(", ")}`);
+    for (const name of namespaces) {
+        const others = e.named(name).dependencies.filter((urn) => urn !== e.apiReady.urn);
+        assert.deepEqual(others, [], `${name} waits for more than the API`);
+    }
+    for (const [chart, namespace] of [["addons-metallb", "addons-metallb-namespace"], ["addons-nfs", "addons-nfs-namespace"], ["addons-ingress", "addons-ingress-nginx-namespace"]]) {
+        assert.ok(waitsFor(e, e.named(chart), e.named(namespace)), `${chart} does not wait for ${namespace}`);
+    }
+});
+
+test("everything but the CNI and the namespaces waits for the CNI", async () => {
     const e = await evaluate();
     for (const name of without(e.names, [...cniNames("flannel"), "addons-provider"])) {
+        if (isNamespace(e, name)) continue;
         assert.ok(waitsFor(e, e.named(name), e.named("addons-flannel")), `${name} does not wait for flannel`);
     }
 });
@@ -183,6 +200,8 @@ test("the MetalLB pool and L2Advertisement wait for the MetalLB chart, and the a
     const advertisement = e.named("addons-metallb-l2advertisement");
     assert.ok(pool.dependencies.includes(chart.urn));
     assert.ok(advertisement.dependencies.includes(chart.urn));
+    // Issue 14: side by side; MetalLB v0.16.1 accepts an advertisement naming a pool not there yet.
+    assert.ok(!waitsFor(e, advertisement, pool), "the L2Advertisement waits for the pool");
     assert.equal(pool.type, "kubernetes:metallb.io/v1beta1:IPAddressPool");
     assert.deepEqual(pool.inputs.spec.addresses, ["192.168.1.225-192.168.1.234"]);
     assert.equal(advertisement.type, "kubernetes:metallb.io/v1beta1:L2Advertisement");

@@ -14,7 +14,7 @@ before(async () => {
 const addOnResources = () =>
     recorder.resources.filter((r) => r.custom && r.name.startsWith("lab-addons-") && !r.type.startsWith("pulumi:providers:"));
 
-test("in the whole lab, every add-on waits for ApiServerReady; the CNI goes first, the rest after node 0 and every worker, none after the other control planes (issue 14)", () => {
+test("in the whole lab, every add-on waits for ApiServerReady; the CNI and the namespaces go first, the rest after node 0 and every worker, none after the other control planes (issue 14)", () => {
     const ready = recorder.named("lab-api-ready");
     const addOns = addOnResources();
     assert.ok(addOns.length >= 6, `expected the lab's add-ons, got ${addOns.map((r) => r.name).join(", ")}`);
@@ -29,7 +29,13 @@ test("in the whole lab, every add-on waits for ApiServerReady; the CNI goes firs
     for (const resource of cni) {
         for (const join of workerJoins) assert.ok(!recorder.dependsOn(resource, join), `${resource.name} waits for ${join.name}`);
     }
-    for (const resource of addOns.filter((r) => !/flannel/.test(r.name))) {
+    const namespaces = addOns.filter((r) => r.type === "kubernetes:core/v1:Namespace");
+    assert.ok(namespaces.length >= 4, `expected the lab's add-on namespaces, got ${namespaces.map((r) => r.name).join(", ")}`);
+    for (const resource of namespaces) {
+        assert.ok(recorder.dependsOn(resource, init), `${resource.name} does not wait for ${init.name}`);
+        for (const join of workerJoins) assert.ok(!recorder.dependsOn(resource, join), `${resource.name} waits for ${join.name}`);
+    }
+    for (const resource of addOns.filter((r) => !/flannel/.test(r.name) && !namespaces.includes(r))) {
         for (const join of [init, ...workerJoins]) assert.ok(recorder.dependsOn(resource, join), `${resource.name} does not wait for ${join.name}`);
     }
     for (const resource of addOns) {

@@ -30,12 +30,15 @@ stop_daemons() {
 trap stop_daemons EXIT
 
 stage() { install -D -m 0600 "$work/$1" "/etc/k8s-lab/$2"; }
+# run_install STEP: one run of the install script; prints its exit code and its wall time
+# (took_ms: the plan's ha-install-prepared figure rests on first-run's, issue 14).
 run_install() {
     echo "=== $1"
     echo "=== $1" >>"$SANDBOX_CALLS"
-    local code=0
+    local code=0 started="$EPOCHREALTIME"
     bash -s <"$install_script" 2>&1 || code=$?
     echo "exit=$code"
+    echo "took_ms=$(((${EPOCHREALTIME/./} - ${started/./}) / 1000))"
 }
 
 stage haproxy.cfg haproxy.cfg
