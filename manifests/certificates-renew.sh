@@ -16,10 +16,14 @@
 #   ADVERTISE_ADDRESS       this node's address: its apiserver answers /readyz there (required)
 #   API_SERVER_BIND_PORT    the port the node's own apiserver binds (kubeadm's bindPort) (required)
 #   POD_WAIT_SECONDS        how long each pod may take to stop or to run again       (default 180)
+#   ETCD_WAIT_SECONDS       how long to wait for every etcd member to be healthy before renewing
+#                           (default 900: a control plane's resize or reboot ends within it)
+#   ETCD_ENDPOINT           this node's etcd client URL (default https://127.0.0.1:2379, kubeadm's)
 #   CRI_ENDPOINT            containerd's socket   (default unix:///run/containerd/containerd.sock)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
 # Reads: /etc/kubernetes/pki/apiserver.crt (its expiry stands for the node's leaf certificates:
-#   kubeadm makes and renews them together), /etc/kubernetes/pki/ca.crt. Secrets: none printed.
+#   kubeadm makes and renews them together), /etc/kubernetes/pki/ca.crt, and etcd's CA, server and
+#   health-check client certificates under /etc/kubernetes/pki/etcd. Secrets: none printed.
 # Stdout: progress lines only. Idempotent: a re-run of a round finds the certificates newer than
 #   it, and a run that stopped half-way puts every manifest back (at its exit, or the next run's start).
 set -euo pipefail
@@ -32,6 +36,8 @@ readonly MANIFEST_DIR="${KUBERNETES_DIR}/manifests"
 # Outside the kubelet's manifest folder, root-only: a manifest here is a stopped static pod.
 readonly PAUSED_DIR="${KUBERNETES_DIR}/manifests-paused-for-renewal"
 readonly API_SERVER_CERT="${KUBERNETES_DIR}/pki/apiserver.crt"
+# kubeadm's etcd pod mounts this folder at the same path, so etcdctl inside it finds the files here.
+readonly ETCD_PKI_DIR="${KUBERNETES_DIR}/pki/etcd"
 # etcd first, then the apiserver, whose /readyz also checks etcd: one member restarts at a time.
 readonly STATIC_PODS="etcd kube-apiserver kube-controller-manager kube-scheduler"
 
@@ -66,6 +72,55 @@ wait_until() {
     done
 }
 
+# etcd_certificates_unusable: etcd's server or health-check client certificate has expired (or is
+# missing): etcdctl cannot connect then, so the members' health cannot be asked.
+etcd_certificates_unusable() {
+    local certificate
+    for certificate in server healthcheck-client; do
+        openssl x509 -noout -checkend 0 -in "${ETCD_PKI_DIR}/${certificate}.crt" >/dev/null 2>&1 || return 0
+    done
+    return 1
+}
+
+# etcd_cluster_healthy: every etcd member answers its health check, asked by etcdctl inside this
+# node's etcd container (the etcd image ships etcdctl): no apiserver and no etcdctl on the node needed.
+# `exec --sync` runs it through the CRI's ExecSync, bounded by --timeout, and exits non-zero when
+# etcdctl does (cri-tools cmd/crictl/exec.go).
+etcd_cluster_healthy() {
+    local container
+    container="$(crictl --runtime-endpoint "$CRI_ENDPOINT" ps --state running --name '^etcd$' -q 2>/dev/null | head -n 1)"
+    [ -n "$container" ] || return 1
+    crictl --runtime-endpoint "$CRI_ENDPOINT" exec --sync --timeout 30 "$container" etcdctl --endpoints="$ETCD_ENDPOINT" \
+        --cacert="${ETCD_PKI_DIR}/ca.crt" --cert="${ETCD_PKI_DIR}/healthcheck-client.crt" \
+        --key="${ETCD_PKI_DIR}/healthcheck-client.key" endpoint health --cluster >/dev/null 2>&1
+}
+
+# wait_for_healthy_etcd: waits, up to ETCD_WAIT_SECONDS, until every etcd member is healthy. This
+# node's member restarts next; with another member down (a control plane being resized or
+# rebooted in the same pulumi up), that would lose etcd's quorum. Asked before anything is renewed,
+# so a timeout leaves the node as it was and the next pulumi up runs the whole renewal; the next
+# control plane's renewal asks again, so it also waits for this member to be back. Once etcd's own
+# certificates have expired etcdctl cannot connect: the renewal then goes on without asking (the
+# cluster is down anyway, and only the renewal brings it back).
+wait_for_healthy_etcd() {
+    if etcd_certificates_unusable; then
+        log "etcd's certificates have expired (or are missing): its members' health cannot be asked; renewing without that check"
+        return 0
+    fi
+    local deadline=$((SECONDS + ETCD_WAIT_SECONDS)) announced=false
+    until etcd_cluster_healthy; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            fail "etcd is not healthy on every member (etcdctl endpoint health --cluster) after ${ETCD_WAIT_SECONDS}s: restarting this node's member now could lose etcd's quorum. Nothing was renewed or restarted here; bring the other members back (a resize or reboot in progress ends on its own) and run pulumi up again."
+        fi
+        if [ "$announced" = false ]; then
+            log "waiting for every etcd member to be healthy (up to ${ETCD_WAIT_SECONDS}s) before this one restarts ..."
+            announced=true
+        fi
+        sleep 5
+    done
+    log "etcd: every member is healthy"
+}
+
 # restore_paused_manifests: puts back any manifest this run took out (on every exit).
 restore_paused_manifests() {
     local manifest
@@ -96,6 +151,8 @@ main() {
     : "${API_SERVER_BIND_PORT:?API_SERVER_BIND_PORT is required}"
     POD_WAIT_SECONDS="${POD_WAIT_SECONDS:-180}"
     CRI_ENDPOINT="${CRI_ENDPOINT:-unix:///run/containerd/containerd.sock}"
+    ETCD_WAIT_SECONDS="${ETCD_WAIT_SECONDS:-900}"
+    ETCD_ENDPOINT="${ETCD_ENDPOINT:-https://127.0.0.1:2379}"
     if [ "$RENEW_ROUND" != initial ] && ! date -u -d "$RENEW_ROUND" +%s >/dev/null 2>&1; then
         fail "RENEW_ROUND must be an ISO 8601 time or 'initial', not ${RENEW_ROUND}"
     fi
@@ -115,6 +172,7 @@ main() {
     fi
 
     log "renewal round of ${RENEW_ROUND}: renewing certificates valid until $(certificate_date end)"
+    wait_for_healthy_etcd
     run_logged certs-renew kubeadm certs renew all
     trap restore_paused_manifests EXIT
     local pod

@@ -4,7 +4,8 @@
 # Installs what the tests need (npm packages from package-lock.json; haproxy, keepalived,
 # shellcheck, iproute2, openssl, cloud-init, netplan.io and etcd from Debian's packages), type-checks, then runs the unit and
 # render tests (npm test), the real failover test in network namespaces (npm run test:ha, root)
-# and the etcd snapshot test against a real etcd on loopback (npm run test:etcd).
+# and the etcd tests (snapshots, the certificate renewal's health wait) against a real etcd on
+# loopback (npm run test:etcd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 npm run test:ha
 
-echo "== etcd snapshot test against a real 3-member etcd (npm run test:etcd)"
+echo "== etcd tests against a real 3-member etcd: snapshots, renewal health wait (npm run test:etcd)"
 npm run test:etcd
 
 echo "== all tests passed"

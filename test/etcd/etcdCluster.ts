@@ -166,7 +166,17 @@ export class EtcdCluster {
         throw new Error(`etcd members did not become healthy: ${last}`);
     }
 
-    /** Stops the members this object started (SIGTERM, then waits for each to exit). */
+    /**
+     * Freezes one member (SIGSTOP: it holds its ports but answers nothing, as a control plane
+     * powered off for a resize) or lets it go on (SIGCONT).
+     */
+    signalMember(name: string, signal: "SIGSTOP" | "SIGCONT"): void {
+        const index = this.members.findIndex((m) => m.name === name);
+        if (index < 0) throw new Error(`no etcd member ${name}`);
+        this.processes[index].kill(signal);
+    }
+
+    /** Stops the members this object started (SIGCONT for a frozen one, SIGTERM, then waits for each to exit). */
     async stop(): Promise<void> {
         await Promise.all(
             this.processes.map(
@@ -174,6 +184,7 @@ export class EtcdCluster {
                     new Promise<void>((resolve) => {
                         if (child.exitCode !== null || child.signalCode !== null) return resolve();
                         child.once("exit", () => resolve());
+                        child.kill("SIGCONT");
                         child.kill("SIGTERM");
                     }),
             ),

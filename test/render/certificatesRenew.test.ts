@@ -43,6 +43,8 @@ function certificate(name: string, start: Date, end: Date): string {
 }
 
 const now = new Date();
+// etcd's own certificates once expired (issue 11/12 follow-up: the renewal cannot ask etcd then).
+const expiredCertificate = certificate("expired", new Date(now.getTime() - 400 * dayMs), new Date(now.getTime() - dayMs));
 // Made at init 340 days ago, valid a year: 25 days left.
 const oldCertificate = certificate("old", new Date(now.getTime() - 340 * dayMs), new Date(now.getTime() + 25 * dayMs));
 // What kubeadm certs renew all makes: backdated by minutes, valid a year.
@@ -56,18 +58,21 @@ interface FakeControlPlane {
 }
 
 /**
- * A control plane with its four static pod manifests and an apiserver certificate. kubeadm `certs
- * renew all` installs the renewed certificate (fails with FAKE_RENEW_FAILS=1); crictl lists a pod
- * as running while its manifest is in place (FAKE_NEVER_STOPS=<pod>: that one keeps running);
+ * A control plane with its four static pod manifests, an apiserver certificate and etcd's server
+ * and health-check client certificates. kubeadm `certs renew all` installs the renewed certificate
+ * (fails with FAKE_RENEW_FAILS=1); crictl lists a pod as running while its manifest is in place
+ * (FAKE_NEVER_STOPS=<pod>: that one keeps running), and its `exec` of etcdctl's cluster health check
+ * fails the first FAKE_ETCD_UNHEALTHY_CHECKS times (test/etcd asks a real etcd the same way);
  * curl's /readyz answers; sleep returns at once.
  */
-function fakeControlPlane(apiServerCertificate: string): FakeControlPlane {
+function fakeControlPlane(apiServerCertificate: string, etcdCertificate: string = renewedCertificate): FakeControlPlane {
     const root = fs.mkdtempSync(path.join(workDir, "node-"));
     const manifests = path.join(root, "etc", "kubernetes", "manifests");
     const pki = path.join(root, "etc", "kubernetes", "pki");
-    for (const dir of [manifests, pki]) fs.mkdirSync(dir, { recursive: true });
+    for (const dir of [manifests, path.join(pki, "etcd")]) fs.mkdirSync(dir, { recursive: true });
     for (const pod of staticPods) fs.writeFileSync(path.join(manifests, `${pod}.yaml`), `# ${pod}\n`);
     fs.copyFileSync(apiServerCertificate, path.join(pki, "apiserver.crt"));
+    for (const file of ["server.crt", "healthcheck-client.crt"]) fs.copyFileSync(etcdCertificate, path.join(pki, "etcd", file));
     const { bin, calls, standIn } = standInNode(root, "k8s-control02");
     // Tools whose calls the tests do not look at: written without the recording line.
     const silent = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
@@ -77,6 +82,11 @@ function fakeControlPlane(apiServerCertificate: string): FakeControlPlane {
     silent(
         "crictl",
         [
+            'if [[ " $* " == *" exec "* ]]; then',
+            `    echo "crictl exec $(sed 's/.*\\(etcdctl\\).*\\(endpoint .*\\)/\\1 \\2/' <<<"$*")" >>"${calls}"`,
+            `    checks=$(($(cat "${root}/etcd-checks" 2>/dev/null || echo 0) + 1)); echo "$checks" >"${root}/etcd-checks"`,
+            '    [ "$checks" -gt "${FAKE_ETCD_UNHEALTHY_CHECKS:-0}" ]; exit',
+            "fi",
             'args="$*"; pod="${args##*--name ^}"; pod="${pod%%\\$*}"',
             `state="stopped"; { [ -f "${manifests}/$pod.yaml" ] || [ "\${FAKE_NEVER_STOPS:-}" = "$pod" ]; } && state="running"`,
             `last="$(grep "^crictl-state $pod " "${calls}" | tail -n 1 | cut -d' ' -f3)"`,
@@ -125,6 +135,9 @@ test("in a round, the certificates are renewed, then each static pod is restarte
     assert.equal(result.status, 0, result.stderr);
     const restarts = staticPods.flatMap((pod) => [`crictl-state ${pod} stopped`, `crictl-state ${pod} running`]);
     assert.deepEqual(callLines(node), [
+        // etcd's health asked in its own running container first
+        "crictl-state etcd running",
+        "crictl exec etcdctl endpoint health --cluster",
         "kubeadm certs renew all",
         ...restarts.slice(0, 4),
         `curl -fsS --noproxy * --max-time 5 --cacert ${path.join(node.root, "etc/kubernetes/pki/ca.crt")} https://192.168.1.201:6443/readyz`,
@@ -162,7 +175,40 @@ test("a failed kubeadm certs renew stops before any pod is restarted", () => {
     const result = renew(node, { RENEW_ROUND: now.toISOString(), FAKE_RENEW_FAILS: "1" });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /'kubeadm certs' failed/);
-    assert.deepEqual(callLines(node), ["kubeadm certs renew all"]);
+    assert.deepEqual(callLines(node), ["crictl-state etcd running", "crictl exec etcdctl endpoint health --cluster", "kubeadm certs renew all"]);
+});
+
+test("with an etcd member down, the renewal waits for it (a resize in the same pulumi up), then renews", () => {
+    const node = fakeControlPlane(oldCertificate);
+    const result = renew(node, { RENEW_ROUND: now.toISOString(), FAKE_ETCD_UNHEALTHY_CHECKS: "2" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /waiting for every etcd member to be healthy \(up to 900s\) before this one restarts/);
+    assert.match(result.stdout, /etcd: every member is healthy/);
+    const calls = callLines(node);
+    assert.deepEqual(calls.slice(0, 5), ["crictl-state etcd running", ...Array(3).fill("crictl exec etcdctl endpoint health --cluster"), "kubeadm certs renew all"]);
+    assert.match(result.stdout, /certificates renewed/);
+});
+
+test("with an etcd member down past ETCD_WAIT_SECONDS, nothing is renewed or restarted, and the error says why and what to do", () => {
+    const node = fakeControlPlane(oldCertificate);
+    const result = renew(node, { RENEW_ROUND: now.toISOString(), FAKE_ETCD_UNHEALTHY_CHECKS: "1000", ETCD_WAIT_SECONDS: "0" });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /\[k8s-control02\] error: etcd is not healthy on every member \(etcdctl endpoint health --cluster\) after 0s: restarting this node's member now could lose etcd's quorum\. Nothing was renewed or restarted here/);
+    assert.deepEqual(callLines(node), ["crictl-state etcd running", "crictl exec etcdctl endpoint health --cluster"]);
+    assert.deepEqual(manifestsInPlace(node), staticPods.map((pod) => `${pod}.yaml`).sort());
+    // The next pulumi up runs the whole round: the certificates are still the old ones.
+    const again = renew(node, { RENEW_ROUND: now.toISOString() });
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /certificates renewed/);
+});
+
+test("with etcd's certificates already expired, the renewal goes on without asking etcd (it could not connect)", () => {
+    const node = fakeControlPlane(oldCertificate, expiredCertificate);
+    const result = renew(node, { RENEW_ROUND: now.toISOString(), FAKE_ETCD_UNHEALTHY_CHECKS: "1000" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /etcd's certificates have expired \(or are missing\): its members' health cannot be asked; renewing without that check/);
+    assert.ok(!callLines(node).some((line) => line.startsWith("crictl exec")), "etcd was asked");
+    assert.equal(callLines(node)[0], "kubeadm certs renew all");
 });
 
 test("a manifest a cut-off run left out is put back first", () => {
