@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { ResizeId } from "../providers/resizeId";
 import { NodeSpec } from "./config";
 import { NodeConnection, runScript } from "./remoteScript";
 
@@ -38,7 +39,9 @@ export interface NodeResizeSteps {
  *
  * Per node, two steps run from a control plane with the node's new size in their command line, so
  * a size change updates (runs) exactly the resized nodes' steps and `pulumi preview` lists them;
- * they run only on a change (no `create`), so a new cluster or node runs none. The node's VM
+ * they run only on a change (no `create`), so a new cluster or node runs none. A new text of
+ * node-resize.sh is a change too: each node's ResizeId (its latest size change, empty if none)
+ * tells the script whether to drain, so such a run drains nothing. The node's VM
  * depends on its drain. The return step does NOT depend on the VM: it starts with the VM's update
  * and waits on the node itself (a new boot id, Ready), so the chain drain -> return -> next drain
  * never passes through a VM. That keeps a first `pulumi up` cloning every VM at once, which a VM ->
@@ -57,6 +60,15 @@ export class NodeResizeRoll extends pulumi.ComponentResource {
     constructor(name: string, args: NodeResizeRollArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:index:NodeResizeRoll", name, {}, opts);
         const [first] = args.controlPlanes;
+        // Each node's size and the id of its latest change: the steps below run on any change of
+        // their inputs (a new node-resize.sh text too), and the id tells the script whether the VM
+        // really changes size (providers/resizeId.ts).
+        const resizeIds = new Map(
+            [...args.controlPlanes, ...args.workers].map((node) => [
+                node.name,
+                new ResizeId(`${node.name}-resize-id`, { cpus: node.cpus, memoryMb: node.memoryMb }, { parent: this }),
+            ]),
+        );
         const step = (node: NodeSpec, resizeStep: "drain" | "return", dependsOn: readonly pulumi.Resource[]) =>
             runScript(
                 `${node.name}-resize-${resizeStep}`,
@@ -73,6 +85,7 @@ export class NodeResizeRoll extends pulumi.ComponentResource {
                         TARGET_CPUS: String(node.cpus),
                         TARGET_MEMORY_MB: String(node.memoryMb),
                         CONTROL_PLANE_COUNT: String(args.controlPlanes.length),
+                        RESIZE_ID: resizeIds.get(node.name)!.resizeId,
                     },
                 },
                 { parent: this, dependsOn: [...dependsOn] },

@@ -16,6 +16,10 @@
 #                       cycled) and is Ready and, for a control plane, etcd is healthy on every
 #                       member again; then uncordons it and logs its new capacity.
 # The next node's drain waits for this node's return, so at most one node is ever down.
+# The steps also run when only this script's text changes (a new program version): a change of any
+# input of theirs runs them. RESIZE_ID says whether the node's VM really changes size: the drain
+# drains only for an id whose return has not finished yet (recorded in the kube-system ConfigMap
+# k8s-vsphere-lab-resizes, which outlives a rebuilt node's Node object), and never for none.
 # Runs as root: sudo -n env NODE_NAME=... RESIZE_STEP=... TARGET_NODE=... bash -s  (stdin).
 #
 # Environment:
@@ -26,6 +30,8 @@
 #   TARGET_CPUS             the new vCPU count, for the log and the change        (required)
 #   TARGET_MEMORY_MB        the new memory in MB, for the log and the change      (required)
 #   CONTROL_PLANE_COUNT     the control planes in the config: etcd's members      (required)
+#   RESIZE_ID               the resize guard's id of the node's latest size change; empty when its
+#                           size never changed (providers/resizeGuard.ts)         (required, may be empty)
 #   DRAIN_TIMEOUT           kubectl drain --timeout                               (default 600s)
 #   READY_WAIT_SECONDS      how long return waits for the power-cycled node       (default 900)
 #   API_WAIT_SECONDS        how long to wait for the API to answer                (default 300)
@@ -42,6 +48,8 @@ shopt -s inherit_errexit # a failure inside $(...) fails the caller too
 
 readonly ADMIN_KUBECONFIG="${TEST_ROOT}/etc/kubernetes/admin.conf"
 readonly RESIZING_ANNOTATION=k8s-vsphere-lab/resizing
+# Node name -> id of its latest resize whose return finished.
+readonly RESIZES_CONFIGMAP=k8s-vsphere-lab-resizes
 # lib/node-table.sh's columns 3 and 4: the boot id, and the annotation this script marks a drained node with.
 readonly NODE_TABLE_FIELD=.status.nodeInfo.bootID NODE_TABLE_ANNOTATION="$RESIZING_ANNOTATION"
 
@@ -54,7 +62,31 @@ etcd_healthy() {
     etcdctl_on_node0 endpoint health --cluster >/dev/null 2>&1
 }
 
+# finished_resize NODE: the id of NODE's latest resize whose return finished, or nothing. NODE is a
+# checked DNS label (main), so it is safe inside the template.
+finished_resize() {
+    kubectl -n kube-system get configmap "$RESIZES_CONFIGMAP" --ignore-not-found \
+        -o "go-template={{with .data}}{{with index . \"$1\"}}{{.}}{{end}}{{end}}"
+}
+
+# record_finished_resize: records RESIZE_ID as TARGET_NODE's finished resize (both checked in main).
+record_finished_resize() {
+    if ! kubectl -n kube-system get configmap "$RESIZES_CONFIGMAP" >/dev/null 2>&1; then
+        kubectl -n kube-system create configmap "$RESIZES_CONFIGMAP" >/dev/null
+    fi
+    kubectl -n kube-system patch configmap "$RESIZES_CONFIGMAP" --type merge \
+        -p "{\"data\":{\"${TARGET_NODE}\":\"${RESIZE_ID}\"}}" >/dev/null
+}
+
 drain() {
+    if [ -z "$RESIZE_ID" ]; then
+        log "${TARGET_NODE} was never resized (it keeps the size it was created with): nothing to drain"
+        return 0
+    fi
+    if [ "$(finished_resize "$TARGET_NODE")" = "$RESIZE_ID" ]; then
+        log "${TARGET_NODE}'s resize to ${TARGET_CPUS} vCPU, ${TARGET_MEMORY_MB} MB (${RESIZE_ID}) is done already: nothing to drain"
+        return 0
+    fi
     local table line
     table="$(node_table)"
     line="$(awk -v name="$TARGET_NODE" '$1 == name' <<<"$table")"
@@ -106,6 +138,9 @@ return_node() {
         done
     fi
     kubectl uncordon "$TARGET_NODE" >/dev/null
+    # Recorded before the annotation goes: a run cut off in between finds the node still marked
+    # and records again, so a later run of the steps (a new script text) never drains it for this id.
+    [ -z "$RESIZE_ID" ] || record_finished_resize
     kubectl annotate node "$TARGET_NODE" "${RESIZING_ANNOTATION}-" >/dev/null
     local capacity
     capacity="$(kubectl get node "$TARGET_NODE" -o jsonpath='{.status.capacity.cpu} vCPU, {.status.capacity.memory} memory')"
@@ -119,6 +154,9 @@ main() {
     : "${TARGET_CPUS:?TARGET_CPUS is required}"
     : "${TARGET_MEMORY_MB:?TARGET_MEMORY_MB is required}"
     : "${CONTROL_PLANE_COUNT:?CONTROL_PLANE_COUNT is required}"
+    [ "${RESIZE_ID+set}" = set ] || fail "RESIZE_ID is required (empty for a node that was never resized)"
+    [[ "$TARGET_NODE" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || fail "TARGET_NODE must be a node name (a DNS label), not ${TARGET_NODE}"
+    [[ "$RESIZE_ID" =~ ^[0-9A-Za-z:.+-]*$ ]] || fail "RESIZE_ID must be an id from the resize guard (letters, digits, : . + -), not ${RESIZE_ID}"
     DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-600s}"
     READY_WAIT_SECONDS="${READY_WAIT_SECONDS:-900}"
     API_WAIT_SECONDS="${API_WAIT_SECONDS:-300}"

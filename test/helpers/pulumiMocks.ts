@@ -299,6 +299,13 @@ export function plainValues(wire: unknown): { path: string; value: string }[] {
 let installed: MockRecorder | undefined;
 
 /**
+ * Extra output state by resource name, merged last into the mocked resource of that name: how a
+ * test stands in for a provider's outputs (e.g. a node's ResizeId after a size change). Kept
+ * across evaluations; the test that sets an entry deletes it.
+ */
+export const mockStateOverrides = new Map<string, Record<string, unknown>>();
+
+/**
  * Installs the mocks (not a preview: under mocks, unknown values hang a preview) and returns the
  * recorder. Idempotent per process.
  */
@@ -323,7 +330,11 @@ export function installMocks(stack = "test"): MockRecorder {
                 } else if (args.type === "pulumi-nodejs:dynamic/lab:CertificateRenewal") {
                     // The certificate renewal schedule, as its provider's create makes it.
                     Object.assign(state, nextRenewalState(undefined, args.inputs as CertificateRenewalInputs, Date.now()));
+                } else if (args.type === "pulumi-nodejs:dynamic/lab:ResizeId") {
+                    // As its provider's create makes it: the node's size never changed.
+                    state.resizeId = "";
                 }
+                Object.assign(state, mockStateOverrides.get(args.name) ?? {});
                 return { id: args.type.startsWith("pulumi:providers:") ? "provider-id" : `${args.name}-id`, state };
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, any> {

@@ -59,12 +59,24 @@ function fakeCluster(nodes = ["k8s-control01", "k8s-control02", "k8s-control03",
             '  "annotate node "*" --overwrite k8s-vsphere-lab/resizing="*) sed -i -E "s/^($3 \\S+ \\S+).*/\\1 ${5#*=}/" "$API/nodes" ;;',
             '  "annotate node "*" k8s-vsphere-lab/resizing-") sed -i -E "s/^($3 \\S+ \\S+).*/\\1/" "$API/nodes" ;;',
             '  "uncordon "*) exit 0 ;;',
+            // The kube-system ConfigMap of finished resizes: one file per node under $API/resizes.
+            '  "-n kube-system get configmap k8s-vsphere-lab-resizes --ignore-not-found -o go-template="*)',
+            '    args="$*"; node="${args#*index . \\"}"; node="${node%%\\"*}"; cat "$API/resizes/$node" 2>/dev/null || true ;;',
+            '  "-n kube-system get configmap k8s-vsphere-lab-resizes") [ -d "$API/resizes" ] ;;',
+            '  "-n kube-system create configmap k8s-vsphere-lab-resizes") mkdir "$API/resizes" ;;',
+            '  "-n kube-system patch configmap k8s-vsphere-lab-resizes --type merge -p "*)',
+            '    [ -d "$API/resizes" ] || exit 1',
+            // -p {"data":{"<node>":"<id>"}}: the file <node> holds <id>.
+            '    args="$*"; entry="${args#*\\"data\\":\\{\\"}"; node="${entry%%\\"*}"; id="${entry#*\\":\\"}"; printf "%s" "${id%\\"\\}\\}}" >"$API/resizes/$node" ;;',
             '  *) echo "unexpected kubectl $*" >&2; exit 1 ;;',
             "esac",
         ].join("\n"),
     );
     return { root, api, bin, calls };
 }
+
+/** The resize guard's id of the size change under test (providers/resizeGuard.ts: the time of the pulumi up). */
+const resizeId = "2026-12-07T09:00:00.000Z";
 
 function resize(cluster: FakeCluster, step: "drain" | "return", target: string, env: Record<string, string> = {}) {
     return spawnSync("bash", [scriptFile], {
@@ -79,14 +91,23 @@ function resize(cluster: FakeCluster, step: "drain" | "return", target: string, 
             TARGET_CPUS: "4",
             TARGET_MEMORY_MB: "8192",
             CONTROL_PLANE_COUNT: "3",
+            RESIZE_ID: resizeId,
             ...env,
         },
         timeout: 30_000,
     });
 }
 
+// The calls that change something or read a node: not the API and node table polls, nor the reads of the finished-resize record.
 const kubectlCalls = (cluster: FakeCluster) =>
-    fs.readFileSync(cluster.calls, "utf8").split("\n").filter((line) => line.startsWith("kubectl ") && !line.includes("--raw=/readyz") && !line.startsWith("kubectl get nodes"));
+    fs
+        .readFileSync(cluster.calls, "utf8")
+        .split("\n")
+        .filter((line) => line.startsWith("kubectl ") && !line.includes("--raw=/readyz") && !line.startsWith("kubectl get nodes") && !line.includes(" get configmap "));
+const finishedResizes = (cluster: FakeCluster) => {
+    const dir = path.join(cluster.api, "resizes");
+    return fs.existsSync(dir) ? Object.fromEntries(fs.readdirSync(dir).map((node) => [node, fs.readFileSync(path.join(dir, node), "utf8")])) : undefined;
+};
 const nodeLine = (cluster: FakeCluster, name: string) => fs.readFileSync(path.join(cluster.api, "nodes"), "utf8").split("\n").find((line) => line.startsWith(`${name} `));
 
 test("a worker: drained with its boot id recorded, then uncordoned only once it is Ready with a new boot id", () => {
@@ -106,6 +127,8 @@ test("a worker: drained with its boot id recorded, then uncordoned only once it 
     assert.ok(!fs.existsSync(path.join(cluster.api, "reboot")), "return finished before the node came back");
     assert.deepEqual(kubectlCalls(cluster), [
         "kubectl uncordon k8s-worker01",
+        "kubectl -n kube-system create configmap k8s-vsphere-lab-resizes",
+        `kubectl -n kube-system patch configmap k8s-vsphere-lab-resizes --type merge -p {"data":{"k8s-worker01":"${resizeId}"}}`,
         "kubectl annotate node k8s-worker01 k8s-vsphere-lab/resizing-",
         "kubectl get node k8s-worker01 -o jsonpath={.status.capacity.cpu} vCPU, {.status.capacity.memory} memory",
     ]);
@@ -184,8 +207,56 @@ test("a drain that fails (a PodDisruptionBudget) says what to do; the re-run dra
     assert.equal(nodeLine(cluster, "k8s-worker01"), "k8s-worker01 True boot-1 boot-1");
 });
 
+test("steps run again for a new script text, not a new size, drain nothing: no size change recorded, or this one finished", () => {
+    const cluster = fakeCluster();
+    // A node never resized: the guard has no id for it.
+    const never = resize(cluster, "drain", "k8s-worker01", { RESIZE_ID: "" });
+    assert.equal(never.status, 0, never.stderr);
+    assert.match(never.stdout, /k8s-worker01 was never resized \(it keeps the size it was created with\): nothing to drain/);
+    assert.deepEqual(kubectlCalls(cluster), []);
+    assert.equal(nodeLine(cluster, "k8s-worker01"), "k8s-worker01 True boot-1");
+    // A resize runs in full and records its id ...
+    assert.equal(resize(cluster, "drain", "k8s-worker01").status, 0);
+    fs.writeFileSync(path.join(cluster.api, "reboot"), "k8s-worker01 2\n");
+    assert.equal(resize(cluster, "return", "k8s-worker01").status, 0);
+    assert.deepEqual(finishedResizes(cluster), { "k8s-worker01": resizeId });
+    // ... so a later run with the same id (the script's text changed) drains nothing and returns nothing,
+    // even for a node rebuilt since (a new Node object: boot-1, no annotation).
+    fs.writeFileSync(cluster.calls, "");
+    fs.writeFileSync(path.join(cluster.api, "nodes"), fs.readFileSync(path.join(cluster.api, "nodes"), "utf8").replace("k8s-worker01 True boot-2", "k8s-worker01 True boot-1"));
+    const rerun = resize(cluster, "drain", "k8s-worker01");
+    assert.equal(rerun.status, 0, rerun.stderr);
+    assert.match(rerun.stdout, new RegExp(`k8s-worker01's resize to 4 vCPU, 8192 MB \\(${resizeId.replace(/\./g, "\\.")}\\) is done already: nothing to drain`));
+    const rerunReturn = resize(cluster, "return", "k8s-worker01");
+    assert.equal(rerunReturn.status, 0, rerunReturn.stderr);
+    assert.match(rerunReturn.stdout, /k8s-worker01 was not drained for a resize: left as it is/);
+    assert.deepEqual(kubectlCalls(cluster), []);
+    // A new size change (a new id) drains again.
+    const next = resize(cluster, "drain", "k8s-worker01", { RESIZE_ID: "2026-12-08T10:00:00.000Z", TARGET_CPUS: "8" });
+    assert.equal(next.status, 0, next.stderr);
+    assert.match(next.stdout, /draining worker k8s-worker01 before its resize to 8 vCPU/);
+});
+
+test("a return cut off after its record and before the annotation went records again on its re-run", () => {
+    const cluster = fakeCluster();
+    assert.equal(resize(cluster, "drain", "k8s-worker01").status, 0);
+    fs.writeFileSync(path.join(cluster.api, "reboot"), "k8s-worker01 2\n");
+    // The record cannot be written: the return fails with the node still marked.
+    fs.writeFileSync(path.join(cluster.api, "resizes"), "not a folder\n");
+    const cut = resize(cluster, "return", "k8s-worker01");
+    assert.notEqual(cut.status, 0);
+    assert.match(nodeLine(cluster, "k8s-worker01") ?? "", /^k8s-worker01 True boot-2 boot-1$/);
+    fs.rmSync(path.join(cluster.api, "resizes"));
+    const again = resize(cluster, "return", "k8s-worker01");
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(finishedResizes(cluster), { "k8s-worker01": resizeId });
+    assert.equal(nodeLine(cluster, "k8s-worker01"), "k8s-worker01 True boot-2");
+});
+
 test("bad input is refused naming the variable", () => {
     const cluster = fakeCluster();
+    assert.match(resize(cluster, "drain", "k8s-worker01", { RESIZE_ID: "x'; rm -rf /" }).stderr, /RESIZE_ID must be an id from the resize guard/);
+    assert.match(resize(cluster, "drain", "Bad_Node").stderr, /TARGET_NODE must be a node name \(a DNS label\), not Bad_Node/);
     assert.match(resize(cluster, "drain", "k8s-worker01", { TARGET_ROLE: "etcd" }).stderr, /TARGET_ROLE must be control-plane or worker, not etcd/);
     assert.match(resize(cluster, "drain", "k8s-worker01", { CONTROL_PLANE_COUNT: "x" }).stderr, /CONTROL_PLANE_COUNT must be a positive number, not x/);
     assert.match(resize(cluster, "uncordon" as "drain", "k8s-worker01").stderr, /RESIZE_STEP must be drain or return, not uncordon/);

@@ -136,7 +136,9 @@ const refusedRows: [string, Record<string, unknown>, Record<string, unknown>?][]
 // test/unit/nodeResizeRoll.test.ts); nothing is refused, replaced, created or deleted.
 const controlPlaneVms = vms.slice(0, 3);
 const workerVms = vms.slice(3);
-const resizeSteps = (vmNames: readonly string[]) => vmNames.flatMap((vm) => [vm.replace(/-vm$/, "-resize-drain"), vm.replace(/-vm$/, "-resize-return")]);
+// Per resized node: its size-change id (providers/resizeId.ts), then its drain and return, which carry that id.
+const resizeSteps = (vmNames: readonly string[]) =>
+    vmNames.flatMap((vm) => [vm.replace(/-vm$/, "-resize-id"), vm.replace(/-vm$/, "-resize-drain"), vm.replace(/-vm$/, "-resize-return")]);
 for (const [row, changes, resized] of [
     ["controlPlaneMemoryMb", { controlPlaneMemoryMb: 4096 }, controlPlaneVms],
     ["controlPlaneCpus", { controlPlaneCpus: 4 }, controlPlaneVms],
@@ -154,7 +156,7 @@ for (const [row, changes, resized] of [
 test("change matrix: one node's own memoryMb power-cycles that VM only and runs its resize steps; no kubeadm step runs again", async () => {
     const result = await plan({ workers: [{ name: "k8s-worker01", address: "192.168.1.210", memoryMb: 8192 }, { name: "k8s-worker02", address: "192.168.1.211" }, { name: "k8s-worker03", address: "192.168.1.212" }] });
     assert.deepEqual(withOutcome(result, "power-cycle"), ["k8s-worker01-vm"]);
-    assert.deepEqual(withOutcome(result, "update"), ["k8s-worker01-resize-drain", "k8s-worker01-resize-return", "lab-resize-guard"]);
+    assert.deepEqual(withOutcome(result, "update"), ["k8s-worker01-resize-drain", "k8s-worker01-resize-id", "k8s-worker01-resize-return", "lab-resize-guard"]);
     assert.deepEqual(withOutcome(result, "replace", "refused", "create", "delete"), []);
 });
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { evaluateProgram } from "../helpers/program";
-import { MockRecorder, RecordedResource } from "../helpers/pulumiMocks";
+import { MockRecorder, mockStateOverrides, RecordedResource } from "../helpers/pulumiMocks";
 import { labConfigWith } from "../helpers/stackConfig";
 
 const command = "command:remote:Command";
@@ -35,7 +35,8 @@ describe("the resize roll in the lab", () => {
                 assert.equal(s.inputs.create, undefined, `${s.name} must not run when created`);
                 assert.equal(s.inputs.connection.host, address, s.name);
                 assert.match(s.inputs.update, new RegExp(`NODE_NAME='${runsOn}' RESIZE_STEP='${which}' TARGET_NODE='${node}' TARGET_ROLE='(control-plane|worker)'`), s.name);
-                assert.match(s.inputs.update, /CONTROL_PLANE_COUNT='3' bash -s$/, s.name);
+                // No size change recorded by the resize guard (a new lab): the script drains nothing.
+                assert.match(s.inputs.update, /CONTROL_PLANE_COUNT='3' RESIZE_ID='' bash -s$/, s.name);
                 assert.match(s.inputs.stdin, /^#!\/usr\/bin\/env bash\n# Issue 11 item 4: the cluster's part of a node resize/, s.name);
             }
         }
@@ -113,4 +114,31 @@ test("simulated: resizing every node keeps at most one node down at any time, ea
             if (a !== b) assert.ok(a.up <= b.down || b.up <= a.down, `${a.node} and ${b.node} are down at the same time: ${JSON.stringify([a, b])}`);
         }
     }
+});
+
+// The steps run on any change of their inputs, their script text among them: each node's ResizeId
+// (providers/resizeId.ts) tells node-resize.sh whether the VM really changes size.
+describe("the resize steps carry their node's ResizeId", () => {
+    let recorder: MockRecorder;
+    before(async () => {
+        mockStateOverrides.set("k8s-worker02-resize-id", { resizeId: "2026-12-07T09:00:00.000Z" });
+        try {
+            ({ recorder } = await evaluateProgram(labConfigWith()));
+        } finally {
+            mockStateOverrides.delete("k8s-worker02-resize-id");
+        }
+    });
+
+    test("one ResizeId per node with its size; the resized node's drain and return get its id, every other node's none", () => {
+        for (const node of rollOrder) {
+            const id = recorder.named(`${node}-resize-id`, "pulumi-nodejs:dynamic/lab:ResizeId");
+            assert.deepEqual([id.inputs.cpus, id.inputs.memoryMb], node.includes("control") ? [2, 2048] : [2, 4096], node);
+            for (const which of ["drain", "return"] as const) {
+                const s = recorder.named(`${node}-resize-${which}`, command);
+                const expected = node === "k8s-worker02" ? "2026-12-07T09:00:00\\.000Z" : "";
+                assert.match(s.inputs.update as string, new RegExp(` RESIZE_ID='${expected}' bash -s$`), `${node} ${which}`);
+                assert.ok(recorder.dependsOn(s, id), `${node} ${which} waits for its ResizeId`);
+            }
+        }
+    });
 });
