@@ -29,13 +29,21 @@ export interface ResizeGuardInputs {
     nodes: Record<string, NodeSize>;
     /** Absent in the state of a stack deployed before the guard recorded it. */
     kubernetesVersion?: string;
+    /**
+     * True once every node has its ResizeId (providers/resizeId.ts), which tells the resize steps
+     * whether a VM really changes size. Absent in the state of a stack deployed before those
+     * existed: its ResizeIds are created in the next `pulumi up`, empty, so that one must not
+     * resize (the steps would take the new empty id for "never resized" and skip the drain).
+     */
+    resizeIds?: boolean;
 }
 
 /**
  * The reason a change is refused, or undefined: an existing node's CPU or memory change (a power
- * cycle) in the same `pulumi up` as a change of the Kubernetes version. Nodes added or removed do
- * not count: they are created or deleted, not power-cycled. A version recorded by an older program
- * (absent) is not compared.
+ * cycle) in the same `pulumi up` as a change of the Kubernetes version, or in the first `pulumi up`
+ * of a program that gives each node a ResizeId (a state without `resizeIds`). Nodes added or
+ * removed do not count: they are created or deleted, not power-cycled. A version recorded by an
+ * older program (absent) is not compared.
  *
  * Self-contained on purpose: the dynamic provider's serialized `check` calls it.
  */
@@ -44,8 +52,16 @@ export function judgeResize(before: ResizeGuardInputs, after: ResizeGuardInputs)
         .filter((name) => name in before.nodes)
         .filter((name) => before.nodes[name].cpus !== after.nodes[name].cpus || before.nodes[name].memoryMb !== after.nodes[name].memoryMb)
         .sort();
+    if (resized.length === 0) return undefined;
+    if (before.resizeIds !== true) {
+        return (
+            `the size of ${resized.map((name) => `${name} (${after.nodes[name].keys})`).join(", ")} changes in the first pulumi up of this version of the program, ` +
+            "which first creates each node's resize record (<node>-resize-id); a resize in that same pulumi up would power-cycle the VM without draining it. Nothing was changed. " +
+            "Put the sizes back and run pulumi up once (it creates the records and touches no node), then change the sizes again and run pulumi up."
+        );
+    }
     const upgraded = before.kubernetesVersion !== undefined && before.kubernetesVersion !== after.kubernetesVersion;
-    if (resized.length === 0 || !upgraded) return undefined;
+    if (!upgraded) return undefined;
     return (
         `k8s-vsphere-lab:kubernetesVersion changes from ${before.kubernetesVersion} to ${after.kubernetesVersion} in the same pulumi up as the size of ` +
         `${resized.map((name) => `${name} (${after.nodes[name].keys})`).join(", ")}: the upgrade and the resize each take one node down at a time, ` +
@@ -63,7 +79,8 @@ export const resizeGuardProvider: pulumi.dynamic.ResourceProvider<ResizeGuardInp
     },
 
     async diff(_id, olds, news) {
-        return { changes: JSON.stringify([olds.nodes, olds.kubernetesVersion]) !== JSON.stringify([news.nodes, news.kubernetesVersion]), replaces: [], deleteBeforeReplace: false };
+        const recorded = (inputs: ResizeGuardInputs) => JSON.stringify([inputs.nodes, inputs.kubernetesVersion, inputs.resizeIds === true]);
+        return { changes: recorded(olds) !== recorded(news), replaces: [], deleteBeforeReplace: false };
     },
 
     async create(inputs) {
