@@ -35,6 +35,8 @@
 #   DRAIN_TIMEOUT           kubectl drain --timeout                               (default 600s)
 #   READY_WAIT_SECONDS      how long return waits for the power-cycled node       (default 900)
 #   API_WAIT_SECONDS        how long to wait for the API to answer                (default 300)
+#   ETCD_WAIT_SECONDS       how long a control plane's drain waits for etcd to be healthy on every
+#                           member (default 300: a certificate renewal restarts one for seconds)
 #   K8S_LAB_FUNCTIONS_ONLY  tests only: 1 defines the functions without running main
 # Reads: /etc/kubernetes/admin.conf. Secrets: none. Stdout: progress lines.
 # Idempotent: drain skips a node that is not in the cluster (not joined yet) and re-drains a node
@@ -102,8 +104,18 @@ drain() {
         [ "${#not_ready[@]}" -eq 0 ] ||
             fail "nodes not Ready: ${not_ready[*]}; resizing ${TARGET_NODE} takes it down, and a resize needs every other node Ready first. Fix them and run pulumi up again; ${TARGET_NODE} was not touched."
         if [ "$TARGET_ROLE" = control-plane ]; then
-            etcd_healthy ||
-                fail "etcd is not healthy with ${CONTROL_PLANE_COUNT} started members (etcdctl member list; endpoint health --cluster): taking control plane ${TARGET_NODE} down now could lose etcd's quorum. Fix etcd and run pulumi up again; ${TARGET_NODE} was not touched."
+            # Waits rather than refusing at once: a certificate renewal in the same pulumi up
+            # restarts one member for seconds (certificates-renew.sh waits for this node likewise).
+            local etcd_deadline=$((SECONDS + ETCD_WAIT_SECONDS)) announced=false
+            until etcd_healthy; do
+                [ "$SECONDS" -lt "$etcd_deadline" ] ||
+                    fail "etcd is not healthy with ${CONTROL_PLANE_COUNT} started members after ${ETCD_WAIT_SECONDS}s (etcdctl member list; endpoint health --cluster): taking control plane ${TARGET_NODE} down now could lose etcd's quorum. Fix etcd and run pulumi up again; ${TARGET_NODE} was not touched."
+                if [ "$announced" = false ]; then
+                    log "waiting for etcd to be healthy with ${CONTROL_PLANE_COUNT} started members (up to ${ETCD_WAIT_SECONDS}s) before draining ${TARGET_NODE} ..."
+                    announced=true
+                fi
+                sleep 5
+            done
         fi
         kubectl annotate node "$TARGET_NODE" --overwrite "${RESIZING_ANNOTATION}=$(cut -d' ' -f3 <<<"$line")" >/dev/null
     else
@@ -160,6 +172,7 @@ main() {
     DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-600s}"
     READY_WAIT_SECONDS="${READY_WAIT_SECONDS:-900}"
     API_WAIT_SECONDS="${API_WAIT_SECONDS:-300}"
+    ETCD_WAIT_SECONDS="${ETCD_WAIT_SECONDS:-300}"
     case "$TARGET_ROLE" in
         control-plane | worker) ;;
         *) fail "TARGET_ROLE must be control-plane or worker, not ${TARGET_ROLE}" ;;

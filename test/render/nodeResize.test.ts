@@ -54,7 +54,9 @@ function fakeCluster(nodes = ["k8s-control01", "k8s-control02", "k8s-control03",
             '    cat "$API/nodes" ;;',
             '  "get node "*" -o jsonpath="*) echo "4 vCPU, 8148812Ki memory" ;;',
             '  *"etcdctl"*"member list"*) for n in $(seq 1 "$(cat "$API/etcd-members" 2>/dev/null || echo 3)"); do echo "8e9e05c52164694$n, started, k8s-control0$n, https://192.168.1.20$n:2380, https://192.168.1.20$n:2379, false"; done ;;',
-            '  *"etcdctl"*"endpoint health"*) [ ! -f "$API/etcd-unhealthy" ] ;;',
+            '  *"etcdctl"*"endpoint health"*)',
+            '    if [ -s "$API/etcd-unhealthy-checks" ]; then left=$(cat "$API/etcd-unhealthy-checks"); if [ "$left" -gt 0 ]; then echo $((left - 1)) >"$API/etcd-unhealthy-checks"; exit 1; fi; fi',
+            '    [ ! -f "$API/etcd-unhealthy" ] ;;',
             '  "drain "*) [ ! -f "$API/drain-fails" ] ;;',
             '  "annotate node "*" --overwrite k8s-vsphere-lab/resizing="*) sed -i -E "s/^($3 \\S+ \\S+).*/\\1 ${5#*=}/" "$API/nodes" ;;',
             '  "annotate node "*" k8s-vsphere-lab/resizing-") sed -i -E "s/^($3 \\S+ \\S+).*/\\1/" "$API/nodes" ;;',
@@ -159,9 +161,9 @@ test("a control plane is drained only with etcd healthy on all its members, and 
     for (const broken of ["etcd-unhealthy", "etcd-members"]) {
         const cluster = fakeCluster();
         fs.writeFileSync(path.join(cluster.api, broken), "2\n");
-        const refused = resize(cluster, "drain", "k8s-control02");
+        const refused = resize(cluster, "drain", "k8s-control02", { ETCD_WAIT_SECONDS: "0" });
         assert.equal(refused.status, 1, broken);
-        assert.match(refused.stderr, /etcd is not healthy with 3 started members .*taking control plane k8s-control02 down now could lose etcd's quorum/);
+        assert.match(refused.stderr, /etcd is not healthy with 3 started members after 0s .*taking control plane k8s-control02 down now could lose etcd's quorum/);
         assert.deepEqual(kubectlCalls(cluster).filter((call) => !call.includes("etcdctl")), [], broken);
     }
     const cluster = fakeCluster();
@@ -177,6 +179,16 @@ test("a control plane is drained only with etcd healthy on all its members, and 
     const returned = resize(cluster, "return", "k8s-control02");
     assert.equal(returned.status, 0, returned.stderr);
     assert.match(returned.stdout, /control-plane k8s-control02 Ready after its resize/);
+});
+
+test("a control plane's drain waits while etcd is unhealthy for a while (a member restarted by a certificate renewal), then drains", () => {
+    const cluster = fakeCluster();
+    // Unhealthy for the next two health checks, then healthy again.
+    fs.writeFileSync(path.join(cluster.api, "etcd-unhealthy-checks"), "2\n");
+    const drained = resize(cluster, "drain", "k8s-control02");
+    assert.equal(drained.status, 0, drained.stderr);
+    assert.match(drained.stdout, /waiting for etcd to be healthy with 3 started members \(up to 300s\) before draining k8s-control02/);
+    assert.ok(kubectlCalls(cluster).includes("kubectl drain k8s-control02 --ignore-daemonsets --delete-emptydir-data --timeout=600s"));
 });
 
 test("a node that is not in the cluster is not drained, and return leaves alone a node no resize drained", () => {
