@@ -2,13 +2,14 @@
  * Evaluates the real program (index.ts) under mocks with a given stack config, the way
  * `pulumi up` would run it, and returns what it registered.
  */
-import { installMocks, MockRecorder, settled } from "./pulumiMocks";
+import { defaultBehaviour, installMocks, MockBehaviour, MockRecorder, settled } from "./pulumiMocks";
 import { RawStackConfig, useStackConfig } from "./stackConfig";
 
-/** Clears the recorder, sets the config and returns a loader that runs index.ts afresh. */
-function prepareProgram(config: RawStackConfig): { recorder: MockRecorder; load: () => Record<string, unknown> } {
+/** Clears the recorder, sets the config (and any mock behaviour over the defaults) and returns a loader that runs index.ts afresh. */
+function prepareProgram(config: RawStackConfig, behaviour: Partial<MockBehaviour> = {}): { recorder: MockRecorder; load: () => Record<string, unknown> } {
     const recorder = installMocks();
     recorder.clear();
+    recorder.behaviour = { ...defaultBehaviour, ...behaviour };
     useStackConfig(config);
     const indexPath = require.resolve("../../index");
     delete require.cache[indexPath];
@@ -16,8 +17,8 @@ function prepareProgram(config: RawStackConfig): { recorder: MockRecorder; load:
 }
 
 /** Runs index.ts once; resolves to the recorder with every registration, or rejects with the program's error. */
-export async function evaluateProgram(config: RawStackConfig): Promise<{ recorder: MockRecorder; exports: Record<string, unknown> }> {
-    const { recorder, load } = prepareProgram(config);
+export async function evaluateProgram(config: RawStackConfig, behaviour: Partial<MockBehaviour> = {}): Promise<{ recorder: MockRecorder; exports: Record<string, unknown> }> {
+    const { recorder, load } = prepareProgram(config, behaviour);
     const exports = load();
     await settled();
     recorder.sortByDeclaration();

@@ -61,6 +61,8 @@ export interface MockBehaviour {
     commandStdout(name: string, inputs: Record<string, any>): string;
     /** Result of an invoke (vSphere lookups). */
     invoke(token: string, inputs: Record<string, any>): Record<string, unknown>;
+    /** Output state merged last into a resource's mocked state, e.g. a node's ResizeId after a size change (none by default). */
+    resourceState?(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> | undefined;
 }
 
 /** A fixed, recognisable fake kubeconfig: what node 0's admin.conf read returns under mocks. */
@@ -299,13 +301,6 @@ export function plainValues(wire: unknown): { path: string; value: string }[] {
 let installed: MockRecorder | undefined;
 
 /**
- * Extra output state by resource name, merged last into the mocked resource of that name: how a
- * test stands in for a provider's outputs (e.g. a node's ResizeId after a size change). Kept
- * across evaluations; the test that sets an entry deletes it.
- */
-export const mockStateOverrides = new Map<string, Record<string, unknown>>();
-
-/**
  * Installs the mocks (not a preview: under mocks, unknown values hang a preview) and returns the
  * recorder. Idempotent per process.
  */
@@ -334,7 +329,7 @@ export function installMocks(stack = "test"): MockRecorder {
                     // As its provider's create makes it: the node's size never changed.
                     state.resizeId = "";
                 }
-                Object.assign(state, mockStateOverrides.get(args.name) ?? {});
+                Object.assign(state, recorder.behaviour.resourceState?.(args.type, args.name, args.inputs) ?? {});
                 return { id: args.type.startsWith("pulumi:providers:") ? "provider-id" : `${args.name}-id`, state };
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, any> {

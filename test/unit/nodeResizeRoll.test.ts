@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { evaluateProgram } from "../helpers/program";
-import { MockRecorder, mockStateOverrides, RecordedResource } from "../helpers/pulumiMocks";
+import { MockRecorder, RecordedResource } from "../helpers/pulumiMocks";
 import { labConfigWith } from "../helpers/stackConfig";
 
 const command = "command:remote:Command";
@@ -121,12 +121,9 @@ test("simulated: resizing every node keeps at most one node down at any time, ea
 describe("the resize steps carry their node's ResizeId", () => {
     let recorder: MockRecorder;
     before(async () => {
-        mockStateOverrides.set("k8s-worker02-resize-id", { resizeId: "2026-12-07T09:00:00.000Z" });
-        try {
-            ({ recorder } = await evaluateProgram(labConfigWith()));
-        } finally {
-            mockStateOverrides.delete("k8s-worker02-resize-id");
-        }
+        ({ recorder } = await evaluateProgram(labConfigWith(), {
+            resourceState: (_type, name) => (name === "k8s-worker02-resize-id" ? { resizeId: "2026-12-07T09:00:00.000Z" } : undefined),
+        }));
     });
 
     test("one ResizeId per node with its size; the resized node's drain and return get its id, every other node's none", () => {
