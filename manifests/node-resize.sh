@@ -80,6 +80,22 @@ record_finished_resize() {
         -p "{\"data\":{\"${TARGET_NODE}\":\"${RESIZE_ID}\"}}" >/dev/null
 }
 
+# wait_for_etcd_before_drain: waits, up to ETCD_WAIT_SECONDS, for etcd_healthy before a control
+# plane goes down, rather than refusing at once: a certificate renewal in the same pulumi up
+# restarts one member for seconds (certificates-renew.sh waits for this node likewise).
+wait_for_etcd_before_drain() {
+    local deadline=$((SECONDS + ETCD_WAIT_SECONDS)) announced=false
+    until etcd_healthy; do
+        [ "$SECONDS" -lt "$deadline" ] ||
+            fail "etcd is not healthy with ${CONTROL_PLANE_COUNT} started members after ${ETCD_WAIT_SECONDS}s (etcdctl member list; endpoint health --cluster): taking control plane ${TARGET_NODE} down now could lose etcd's quorum. Fix etcd and run pulumi up again; ${TARGET_NODE} was not touched."
+        if [ "$announced" = false ]; then
+            log "waiting for etcd to be healthy with ${CONTROL_PLANE_COUNT} started members (up to ${ETCD_WAIT_SECONDS}s) before draining ${TARGET_NODE} ..."
+            announced=true
+        fi
+        sleep 5
+    done
+}
+
 drain() {
     if [ -z "$RESIZE_ID" ]; then
         log "${TARGET_NODE} was never resized (it keeps the size it was created with): nothing to drain"
@@ -103,20 +119,7 @@ drain() {
         done <<<"$table"
         [ "${#not_ready[@]}" -eq 0 ] ||
             fail "nodes not Ready: ${not_ready[*]}; resizing ${TARGET_NODE} takes it down, and a resize needs every other node Ready first. Fix them and run pulumi up again; ${TARGET_NODE} was not touched."
-        if [ "$TARGET_ROLE" = control-plane ]; then
-            # Waits rather than refusing at once: a certificate renewal in the same pulumi up
-            # restarts one member for seconds (certificates-renew.sh waits for this node likewise).
-            local etcd_deadline=$((SECONDS + ETCD_WAIT_SECONDS)) announced=false
-            until etcd_healthy; do
-                [ "$SECONDS" -lt "$etcd_deadline" ] ||
-                    fail "etcd is not healthy with ${CONTROL_PLANE_COUNT} started members after ${ETCD_WAIT_SECONDS}s (etcdctl member list; endpoint health --cluster): taking control plane ${TARGET_NODE} down now could lose etcd's quorum. Fix etcd and run pulumi up again; ${TARGET_NODE} was not touched."
-                if [ "$announced" = false ]; then
-                    log "waiting for etcd to be healthy with ${CONTROL_PLANE_COUNT} started members (up to ${ETCD_WAIT_SECONDS}s) before draining ${TARGET_NODE} ..."
-                    announced=true
-                fi
-                sleep 5
-            done
-        fi
+        [ "$TARGET_ROLE" != control-plane ] || wait_for_etcd_before_drain
         kubectl annotate node "$TARGET_NODE" --overwrite "${RESIZING_ANNOTATION}=$(cut -d' ' -f3 <<<"$line")" >/dev/null
     else
         log "${TARGET_NODE} was drained for a resize before and has not come back yet: draining it again"
