@@ -98,7 +98,7 @@ export class KubernetesLab extends pulumi.ComponentResource {
                 ]),
             ),
         );
-        const resizeGuard = new ResizeGuard(`${name}-resize-guard`, { nodes: sizes, kubernetesVersion: cfg.kubernetes.version, resizeIds: true }, { parent: this });
+        const resizeGuard = new ResizeGuard(`${name}-resize-guard`, { nodes: sizes, kubernetesVersion: cfg.kubernetes.version, nodesHaveResizeIds: true }, { parent: this });
         const placement = lookUpPlacement(name, cfg, this);
         // Each VM waits for its node's resize drain, which the roll below creates from the VMs'
         // host keys: a promise stands for the drain until then.

@@ -35,13 +35,13 @@ export interface ResizeGuardInputs {
      * existed: its ResizeIds are created in the next `pulumi up`, empty, so that one must not
      * resize (the steps would take the new empty id for "never resized" and skip the drain).
      */
-    resizeIds?: boolean;
+    nodesHaveResizeIds?: boolean;
 }
 
 /**
  * The reason a change is refused, or undefined: an existing node's CPU or memory change (a power
  * cycle) in the same `pulumi up` as a change of the Kubernetes version, or in the first `pulumi up`
- * of a program that gives each node a ResizeId (a state without `resizeIds`). Nodes added or
+ * of a program that gives each node a ResizeId (a state without `nodesHaveResizeIds`). Nodes added or
  * removed do not count: they are created or deleted, not power-cycled. A version recorded by an
  * older program (absent) is not compared.
  *
@@ -53,7 +53,7 @@ export function judgeResize(before: ResizeGuardInputs, after: ResizeGuardInputs)
         .filter((name) => before.nodes[name].cpus !== after.nodes[name].cpus || before.nodes[name].memoryMb !== after.nodes[name].memoryMb)
         .sort();
     if (resized.length === 0) return undefined;
-    if (before.resizeIds !== true) {
+    if (before.nodesHaveResizeIds !== true) {
         return (
             `the size of ${resized.map((name) => `${name} (${after.nodes[name].keys})`).join(", ")} changes in the first pulumi up of this version of the program, ` +
             "which first creates each node's resize record (<node>-resize-id); a resize in that same pulumi up would power-cycle the VM without draining it. Nothing was changed. " +
@@ -79,7 +79,7 @@ export const resizeGuardProvider: pulumi.dynamic.ResourceProvider<ResizeGuardInp
     },
 
     async diff(_id, olds, news) {
-        const recorded = (inputs: ResizeGuardInputs) => JSON.stringify([inputs.nodes, inputs.kubernetesVersion, inputs.resizeIds === true]);
+        const recorded = (inputs: ResizeGuardInputs) => JSON.stringify([inputs.nodes, inputs.kubernetesVersion, inputs.nodesHaveResizeIds === true]);
         return { changes: recorded(olds) !== recorded(news), replaces: [], deleteBeforeReplace: false };
     },
 

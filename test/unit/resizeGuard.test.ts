@@ -14,7 +14,7 @@ const nodes: Record<string, NodeSize> = {
     w1: size("worker", 2, 4096, "workers[0].cpus/memoryMb or workerCpus/workerMemoryMb"),
     w2: size("worker", 2, 4096),
 };
-const lab: ResizeGuardInputs = { nodes, kubernetesVersion: "1.34.2", resizeIds: true };
+const lab: ResizeGuardInputs = { nodes, kubernetesVersion: "1.34.2", nodesHaveResizeIds: true };
 const everyControlPlaneGrown = { ...nodes, cp1: size("control-plane", 2, 4096, nodes.cp1.keys), cp2: size("control-plane", 2, 4096, nodes.cp2.keys) };
 
 test("resizes alone pass, however many nodes: the roll takes them one at a time", async () => {
@@ -39,20 +39,20 @@ test("a resize with an upgrade in the same pulumi up is refused, naming the vers
 });
 
 test("a state recorded before the guard knew the version is not compared on it", () => {
-    assert.equal(judgeResize({ nodes, resizeIds: true }, { nodes: everyControlPlaneGrown, kubernetesVersion: "1.35.0", resizeIds: true }), undefined);
+    assert.equal(judgeResize({ nodes, nodesHaveResizeIds: true }, { nodes: everyControlPlaneGrown, kubernetesVersion: "1.35.0", nodesHaveResizeIds: true }), undefined);
 });
 
 test("a resize in the first pulumi up that creates the nodes' ResizeIds is refused, naming the nodes, their keys and the two-step way", async () => {
     // A state from before the ResizeIds: their create gives an empty id, which the drain takes for "never resized".
     const before: ResizeGuardInputs = { nodes, kubernetesVersion: "1.34.2" };
-    const after: ResizeGuardInputs = { nodes: { ...nodes, w1: size("worker", 4, 4096, nodes.w1.keys) }, kubernetesVersion: "1.34.2", resizeIds: true };
+    const after: ResizeGuardInputs = { nodes: { ...nodes, w1: size("worker", 4, 4096, nodes.w1.keys) }, kubernetesVersion: "1.34.2", nodesHaveResizeIds: true };
     const reason = judgeResize(before, after);
     assert.ok(reason);
     assert.match(reason, /^the size of w1 \(workers\[0\]\.cpus\/memoryMb or workerCpus\/workerMemoryMb\) changes in the first pulumi up of this version of the program/);
     assert.match(reason, /would power-cycle the VM without draining it\. Nothing was changed\. Put the sizes back and run pulumi up once .* then change the sizes again/);
     // Without a resize that first pulumi up passes and records the flag (a diff, so update runs); then resizes pass.
-    assert.equal(judgeResize(before, { ...before, resizeIds: true }), undefined);
-    assert.equal((await resizeGuardProvider.diff!("node-sizes", before, { ...before, resizeIds: true })).changes, true);
+    assert.equal(judgeResize(before, { ...before, nodesHaveResizeIds: true }), undefined);
+    assert.equal((await resizeGuardProvider.diff!("node-sizes", before, { ...before, nodesHaveResizeIds: true })).changes, true);
     assert.equal((await resizeGuardProvider.diff!("node-sizes", lab, lab)).changes, false);
     assert.equal(judgeResize(lab, after), undefined);
 });
